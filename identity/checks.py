@@ -1,0 +1,57 @@
+"""System checks that report misconfiguration at start-up with what to fix."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.apps import apps
+from django.conf import settings
+from django.core.checks import CheckMessage, Error, register
+from django.utils.module_loading import import_string
+
+from identity.conf import DEFAULTS, IMPORT_STRINGS
+
+
+@register()
+def check_identity_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """Check the IDENTITY dictionary: known keys, importable stores, an absolute issuer."""
+    errors: list[CheckMessage] = []
+    user = getattr(settings, "IDENTITY", {}) or {}
+    for key in user:
+        if key not in DEFAULTS:
+            errors.append(Error(f"IDENTITY[{key!r}] is not a setting.",
+                                hint=f"Known settings: {', '.join(sorted(DEFAULTS))}.",
+                                id="identity.E001"))
+    for key in IMPORT_STRINGS:
+        path = user.get(key, DEFAULTS[key])
+        if isinstance(path, str):
+            try:
+                import_string(path)
+            except ImportError as exc:
+                errors.append(Error(f"IDENTITY[{key!r}] = {path!r} cannot be imported: {exc}",
+                                    hint="Give the dotted path of a store class, and add its "
+                                    "app to INSTALLED_APPS.", id="identity.E002"))
+    issuer = user.get("ISSUER")
+    if issuer is not None:
+        parts = urlsplit(str(issuer))
+        if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or "#" in issuer:
+            errors.append(Error(f"IDENTITY['ISSUER'] = {issuer!r} is not an absolute URL.",
+                                hint="Use https://host[:port][/path], no query or fragment "
+                                "(OpenID Connect Discovery §3).", id="identity.E003"))
+    path = user.get("CLIENTS_FILE")
+    if path:
+        from identity.config_document import ConfigDocumentError, load_document
+
+        try:
+            load_document(path)
+        except ConfigDocumentError as exc:
+            errors.append(Error(f"IDENTITY['CLIENTS_FILE'] = {path!r} cannot be used:\n"
+                                + "\n".join(exc.problems),
+                                hint="Fix the file or unset IDENTITY_CLIENTS_FILE.",
+                                id="identity.E004"))
+    if not apps.is_installed("django.contrib.sessions"):
+        errors.append(Error("django.contrib.sessions is not installed.",
+                            hint="Add it to INSTALLED_APPS; sign-in needs sessions.",
+                            id="identity.E005"))
+    return errors

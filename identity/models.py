@@ -1,0 +1,1 @@
+"""Operational data of the protocol (persisted grants, signing keys) lives here."""

@@ -1,0 +1,108 @@
+"""Store interfaces the protocol depends on, and the configured instances.
+
+Spec: IdentityServer `IClientStore` / `IResourceStore`; one lookup per method, a domain object or
+None back, so that a project can swap the store without touching protocol code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Protocol
+
+from identity.domain.client import Client
+from identity.domain.resources import Resources
+
+
+class ClientStore(Protocol):
+    """Where clients come from."""
+
+    def find_client_by_id(self, client_id: str) -> Client | None:
+        """Return the client with this id, enabled or not, or None."""
+        ...
+
+    def all_clients(self) -> Iterator[Client]:
+        """Yield every client the store holds."""
+        ...
+
+
+class ResourceStore(Protocol):
+    """Where identity resources, API scopes and API resources come from."""
+
+    def find_resources_by_scope_names(self, names: Iterable[str]) -> Resources:
+        """Return identity resources and API scopes with these names, and the APIs owning them."""
+        ...
+
+    def find_api_resources_by_name(self, names: Iterable[str]) -> Resources:
+        """Return the API resources with these names (introspection callers)."""
+        ...
+
+    def all_resources(self) -> Resources:
+        """Return every resource the store holds."""
+        ...
+
+
+def find_enabled_client(store: ClientStore, client_id: str) -> Client | None:
+    """Return the client only when it exists and is enabled."""
+    client = store.find_client_by_id(client_id)
+    return client if client is not None and client.enabled else None
+
+
+_client_store: ClientStore | None = None
+_resource_store: ResourceStore | None = None
+
+
+def get_client_store() -> ClientStore:
+    """Return the process's client store: the JSON file's clients first, then the cached store."""
+    global _client_store
+    if _client_store is None:
+        _client_store = _build_client_store()
+    return _client_store
+
+
+def get_resource_store() -> ResourceStore:
+    """Return the process's resource store: the JSON file's resources first, then the configured."""
+    global _resource_store
+    if _resource_store is None:
+        _resource_store = _build_resource_store()
+    return _resource_store
+
+
+def reset_stores() -> None:
+    """Drop the built stores so that the next call rebuilds them from settings."""
+    global _client_store, _resource_store
+    from identity.stores.config_file import config_file_stores
+
+    _client_store = None
+    _resource_store = None
+    config_file_stores.cache_clear()
+
+
+def _build_client_store() -> ClientStore:
+    from identity.conf import identity_settings
+    from identity.stores.caching import CachingClientStore
+    from identity.stores.chain import ChainClientStore
+    from identity.stores.validating import ValidatingClientStore
+
+    store: ClientStore = identity_settings.CLIENT_STORE()
+    if identity_settings.VALIDATE_CLIENTS_ON_READ:
+        store = ValidatingClientStore(store)
+    store = CachingClientStore(store)
+    path = identity_settings.CLIENTS_FILE
+    if path:
+        from identity.stores.config_file import config_file_stores
+
+        return ChainClientStore([config_file_stores(path)[0], store])
+    return store
+
+
+def _build_resource_store() -> ResourceStore:
+    from identity.conf import identity_settings
+    from identity.stores.chain import ChainResourceStore
+
+    store: ResourceStore = identity_settings.RESOURCE_STORE()
+    path = identity_settings.CLIENTS_FILE
+    if path:
+        from identity.stores.config_file import config_file_stores
+
+        return ChainResourceStore([config_file_stores(path)[1], store])
+    return store

@@ -1,0 +1,61 @@
+"""A client store decorator on Django's cache, shared across processes when the cache is Redis.
+
+Spec: IdentityServer `CachingClientStore<T>`; unlike it, entries are invalidated when a client is
+saved (IdentityServer4.EntityFramework#124), so an admin edit takes effect on the next request.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Iterator
+
+from django.core.cache import caches
+
+from identity.conf import identity_settings
+from identity.domain.client import Client
+from identity.stores import ClientStore
+
+logger = logging.getLogger(__name__)
+KEY_VERSION = "v1"
+
+
+def client_cache_key(client_id: str) -> str:
+    """Return the cache key of a client; hashed, since ids may hold any character."""
+    digest = hashlib.sha256(client_id.encode("utf-8")).hexdigest()[:40]
+    return f"identity:client:{KEY_VERSION}:{digest}"
+
+
+def invalidate_client(client_id: str) -> None:
+    """Drop a client from the shared cache; the next lookup reads the store again."""
+    caches[identity_settings.CACHE_ALIAS].delete(client_cache_key(client_id))
+
+
+class CachingClientStore:
+    """Cache hits of the inner store for CLIENT_CACHE_TIMEOUT seconds; misses are not cached."""
+
+    def __init__(self, inner: ClientStore) -> None:
+        self.inner = inner
+
+    def find_client_by_id(self, client_id: str) -> Client | None:
+        """Return the cached client, or read it from the inner store and cache it."""
+        cache = caches[identity_settings.CACHE_ALIAS]
+        key = client_cache_key(client_id)
+        try:
+            client = cache.get(key)
+        except Exception:  # a cache outage must not stop token issuance
+            logger.warning("client cache unavailable; reading the store", exc_info=True)
+            return self.inner.find_client_by_id(client_id)
+        if isinstance(client, Client) and client.client_id == client_id:
+            return client
+        client = self.inner.find_client_by_id(client_id)
+        if client is not None:
+            try:
+                cache.set(key, client, identity_settings.CLIENT_CACHE_TIMEOUT)
+            except Exception:
+                logger.warning("client cache unavailable; not caching", exc_info=True)
+        return client
+
+    def all_clients(self) -> Iterator[Client]:
+        """Yield every client of the inner store (not cached: used by tools, not requests)."""
+        return self.inner.all_clients()

@@ -1,0 +1,9 @@
+"""URLs of the serving project: the identity endpoints at the root, the admin under /admin/."""
+
+from django.contrib import admin
+from django.urls import include, path
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("", include("identity.urls")),
+]
