@@ -1,0 +1,115 @@
+"""Admin forms: secrets typed or generated and stored hashed, and the shared configuration rules
+applied to a client together with all of its inlines."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Any
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.forms.models import BaseInlineFormSet
+
+from clients_app import models
+from clients_app.mapping import CLIENT_CHILDREN, client_to_domain
+from identity.constants import SecretType, StandardScope
+from identity.hashing import generate_secret, hash_secret, is_hashed_secret
+from identity.validation.client_config import ConfigProblem, validate_client
+
+# Problems about these fields come from several inlines at once; they are shown on the grant
+# types inline, where the grant that causes them is chosen.
+CROSS_FIELDS = frozenset({"require_client_secret", "require_pkce"})
+_ATTR_BY_MODEL = {child.model: attr for attr, child in CLIENT_CHILDREN.items()}
+
+
+class SecretForm(forms.ModelForm):
+    """A secret row: type a secret or tick Generate; only the hash is saved."""
+
+    secret = forms.CharField(
+        required=False, strip=False, label="Type a secret",
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        help_text="Hashed with SHA-256 on save; the plaintext is not kept.")
+    generate = forms.BooleanField(
+        required=False, label="Generate",
+        help_text="Make a 256-bit random secret, shown once after saving.")
+
+    class Meta:
+        fields = ["secret", "generate", "value", "type", "description", "expiration"]
+        widgets = {"value": forms.TextInput(attrs={"size": 48})}
+        help_texts = {"value": "The stored hash. Paste one made by manage.py hash_secret, or leave "
+                               "empty and type or generate a secret."}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["value"].required = False
+        self.generated: str | None = None
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        typed, generate = data.get("secret"), data.get("generate")
+        if typed and generate:
+            raise ValidationError("Either type a secret or tick Generate, not both.")
+        if generate:
+            self.generated = generate_secret()
+            data["value"] = hash_secret(self.generated)
+        elif typed:
+            data["value"] = hash_secret(typed)
+        value = data.get("value") or ""
+        if not value:
+            raise ValidationError("Type a secret, tick Generate, or paste a stored hash.")
+        if data.get("type", SecretType.SHARED_SECRET) == SecretType.SHARED_SECRET and not \
+                is_hashed_secret(value):
+            self.add_error("value", "This is not a Base64 SHA-256 (44 characters) or SHA-512 "
+                           "(88 characters) hash. Type the secret in 'Type a secret' instead; it "
+                           "will be hashed.")
+        return data
+
+
+class ClientChildFormSet(BaseInlineFormSet):
+    """An inline of a client; reports the rules that concern its collection."""
+
+    config_check: ClientConfigCheck | None = None
+
+    def clean(self) -> None:
+        super().clean()
+        if self.config_check is None:
+            return
+        attr = _ATTR_BY_MODEL[self.model.__name__]
+        problems = [p.message for p in self.config_check.problems
+                    if p.field == attr or (attr == "allowed_grant_types" and p.field in CROSS_FIELDS)]
+        if problems:
+            raise ValidationError(problems)
+
+
+class ClientConfigCheck:
+    """Apply `validate_client` to the client as the submitted form and inlines would save it."""
+
+    def __init__(self, instance: models.Client, formsets: list[Any]) -> None:
+        self.instance = instance
+        self.formsets = [fs for fs in formsets if fs.model.__name__ in _ATTR_BY_MODEL]
+
+    @cached_property
+    def problems(self) -> list[ConfigProblem]:
+        """Return the problems, or none while any inline row is itself invalid."""
+        children: dict[str, list[Any]] = {}
+        for fs in self.formsets:
+            if not fs.is_bound or not fs.management_form.is_valid():
+                return []
+            rows = []
+            for form in fs.forms:
+                if not form.is_valid():  # per form: the formset's own clean would recurse here
+                    return []
+                if form.cleaned_data and not fs._should_delete_form(form):
+                    rows.append(form.instance)
+            children[_ATTR_BY_MODEL[fs.model.__name__]] = rows
+        client = client_to_domain(self.instance, children)
+        return [p for p in validate_client(client, known_scope_names())
+                if p.field in CLIENT_CHILDREN or p.field in CROSS_FIELDS]
+
+
+def known_scope_names() -> set[str]:
+    """Return the names a client may be allowed: identity resources, API scopes, offline_access."""
+    names = set(models.IdentityResource.objects.values_list("name", flat=True))
+    names.update(models.ApiScope.objects.values_list("name", flat=True))
+    names.add(StandardScope.OFFLINE_ACCESS)
+    return names
