@@ -187,7 +187,7 @@ def _coerce(hint: Any, raw: Any, where: str) -> Any:
     origin = typing.get_origin(hint)
     args = typing.get_args(hint)
     if origin in (types.UnionType, typing.Union):
-        if raw is None:
+        if raw is None or raw == "":  # .NET binds an empty value as null for these
             return None
         return _coerce(next(a for a in args if a is not type(None)), raw, where)
     if origin is tuple:
