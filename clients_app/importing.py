@@ -34,7 +34,7 @@ from identity.domain.resources import (
     IdentityResource,
 )
 from identity.json_names import json_name
-from identity.stores.caching import invalidate_client
+from identity.stores.caching import invalidate_client, invalidate_resources
 from identity.validation.client_config import scope_problems
 
 BATCH = 500
@@ -107,6 +107,9 @@ def import_document(document: ConfigDocument, models: ModelSet, *, prune: bool =
             for client_id in touched:
                 invalidate_client(client_id)
                 transaction.on_commit(lambda c=client_id: invalidate_client(c))
+            # Historical models (data migrations) send no signals: invalidate by hand.
+            invalidate_resources()
+            transaction.on_commit(invalidate_resources)
     return report
 
 

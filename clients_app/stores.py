@@ -74,3 +74,11 @@ class OrmResourceStore:
     def _apis(qs: Any) -> tuple[ApiResource, ...]:
         return tuple(resource_to_domain(ApiResource, r) for r in
                      qs.prefetch_related("scopes", "user_claims", "api_secrets").order_by("name"))
+
+
+class OrmCorsPolicy:
+    """Origins from the clients' CORS origin rows."""
+
+    def is_origin_allowed(self, origin: str) -> bool:
+        """Return True when an enabled client lists `origin`."""
+        return models.ClientCorsOrigin.objects.filter(origin=origin, client__enabled=True).exists()

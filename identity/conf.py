@@ -15,6 +15,8 @@ DEFAULTS: Final[dict[str, Any]] = {
     "CLIENT_STORE": "clients_app.stores.OrmClientStore",
     # Dotted path of the ResourceStore class (scopes and resources).
     "RESOURCE_STORE": "clients_app.stores.OrmResourceStore",
+    # Dotted path of the CorsPolicy class answering which origins clients allow.
+    "CORS_POLICY": "clients_app.stores.OrmCorsPolicy",
     # IdentityServer JSON file whose clients and resources are served from memory, found first.
     "CLIENTS_FILE": None,
     # Seconds a client found in the database stays in Django's cache (IdentityServer: 15 min).
@@ -23,8 +25,45 @@ DEFAULTS: Final[dict[str, Any]] = {
     "CACHE_ALIAS": "default",
     # Skip clients that break the configuration rules when read from a store (logged).
     "VALIDATE_CLIENTS_ON_READ": True,
+    # Seconds resources (scopes, APIs) stay in Django's cache; saving one invalidates them.
+    "RESOURCE_CACHE_TIMEOUT": 900,
+    # Signing algorithms, one key series each; the first signs access tokens by default.
+    "SIGNING_ALGORITHMS": ["RS256"],
+    # Seconds from a key's creation until it stops signing (Duende RotationInterval: 90 days).
+    "KEY_ROTATION_INTERVAL": 90 * 86400,
+    # Seconds a new key is published before it signs (Duende PropagationTime: 14 days).
+    "KEY_PROPAGATION_TIME": 14 * 86400,
+    # Seconds a retired key stays published for validation (Duende RetentionDuration: 14 days).
+    "KEY_RETENTION": 14 * 86400,
+    # Seconds a server process uses its loaded key set before reading the database again.
+    "KEY_REFRESH_INTERVAL": 60,
+    # Secret from which the key that encrypts private signing keys at rest is derived;
+    # None: Django's SECRET_KEY.
+    "KEY_ENCRYPTION_SECRET": None,
+    # Audience added to every access token (IdentityServer's "{issuer}/resources" when
+    # EmitStaticAudienceClaim); None: only when no API resource owns the granted scopes.
+    "ACCESS_TOKEN_STATIC_AUDIENCE": None,
+    # Largest accepted body of a back-channel request, in bytes.
+    "MAX_REQUEST_BODY": 16384,
+    # Longest accepted value per parameter, in characters (IdentityServer InputLengthRestrictions).
+    "INPUT_LENGTHS": {
+        "client_id": 100, "client_secret": 100, "grant_type": 100, "scope": 300,
+        "redirect_uri": 400, "code": 100, "refresh_token": 100, "code_verifier": 128,
+        "token": 4000, "token_type_hint": 100,
+    },
+    # Longest accepted value of any other parameter, in characters.
+    "DEFAULT_INPUT_LENGTH": 2000,
+    # Failed client authentications from one address for one client id before 429.
+    "AUTH_FAILURE_LIMIT": 10,
+    # Seconds over which failures are counted, and the Retry-After of a refusal.
+    "AUTH_FAILURE_WINDOW": 300,
+    # Request header holding the client address behind a trusted proxy (e.g.
+    # "HTTP_X_FORWARDED_FOR"); None: REMOTE_ADDR.
+    "CLIENT_IP_HEADER": None,
+    # Seconds between two writes of a client's "last used" time (never on every request).
+    "LAST_USED_INTERVAL": 300,
 }
-IMPORT_STRINGS: Final = frozenset({"CLIENT_STORE", "RESOURCE_STORE"})
+IMPORT_STRINGS: Final = frozenset({"CLIENT_STORE", "RESOURCE_STORE", "CORS_POLICY"})
 REMOVED: Final[frozenset[str]] = frozenset()
 
 

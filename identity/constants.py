@@ -92,3 +92,27 @@ FORBIDDEN_GRANT_COMBINATIONS: Final = (
     frozenset({GrantType.IMPLICIT, GrantType.HYBRID}),
     frozenset({GrantType.AUTHORIZATION_CODE, GrantType.HYBRID}),
 )
+
+
+class ClientAuthMethod(StrEnum):
+    """Token endpoint client authentication methods (RFC 8414 §2, OIDC Core §9)."""
+
+    CLIENT_SECRET_BASIC = "client_secret_basic"
+    CLIENT_SECRET_POST = "client_secret_post"
+    NONE = "none"
+
+
+class TokenType(StrEnum):
+    """Token types of responses and hints (RFC 6749 §7.1, RFC 7009 §2.1)."""
+
+    BEARER = "Bearer"
+    ACCESS_TOKEN = "access_token"
+    REFRESH_TOKEN = "refresh_token"
+
+
+# Parameter names (RFC 6749 Appendix A).
+GRANT_TYPE: Final = "grant_type"
+CLIENT_ID: Final = "client_id"
+CLIENT_SECRET: Final = "client_secret"
+SCOPE: Final = "scope"
+JWT_ACCESS_TOKEN_TYPE: Final = "at+jwt"  # RFC 9068 §2.1

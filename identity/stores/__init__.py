@@ -71,10 +71,14 @@ def reset_stores() -> None:
     """Drop the built stores so that the next call rebuilds them from settings."""
     global _client_store, _resource_store
     from identity.stores.config_file import config_file_stores
+    from identity.stores.cors import reset_cors_policy
+    from identity.tokens.keys import reset_key_ring
 
     _client_store = None
     _resource_store = None
     config_file_stores.cache_clear()
+    reset_cors_policy()
+    reset_key_ring()
 
 
 def _build_client_store() -> ClientStore:
@@ -97,9 +101,10 @@ def _build_client_store() -> ClientStore:
 
 def _build_resource_store() -> ResourceStore:
     from identity.conf import identity_settings
+    from identity.stores.caching import CachingResourceStore
     from identity.stores.chain import ChainResourceStore
 
-    store: ResourceStore = identity_settings.RESOURCE_STORE()
+    store: ResourceStore = CachingResourceStore(identity_settings.RESOURCE_STORE())
     path = identity_settings.CLIENTS_FILE
     if path:
         from identity.stores.config_file import config_file_stores

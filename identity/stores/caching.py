@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 from django.core.cache import caches
 
 from identity.conf import identity_settings
 from identity.domain.client import Client
-from identity.stores import ClientStore
+from identity.domain.resources import Resources
+from identity.stores import ClientStore, ResourceStore
+from identity.stores.memory import InMemoryResourceStore
 
 logger = logging.getLogger(__name__)
 KEY_VERSION = "v1"
@@ -59,3 +61,49 @@ class CachingClientStore:
     def all_clients(self) -> Iterator[Client]:
         """Yield every client of the inner store (not cached: used by tools, not requests)."""
         return self.inner.all_clients()
+
+
+RESOURCES_KEY = f"identity:resources:{KEY_VERSION}"
+
+
+def invalidate_resources() -> None:
+    """Drop the cached resource snapshot; the next lookup reads the store again."""
+    caches[identity_settings.CACHE_ALIAS].delete(RESOURCES_KEY)
+
+
+class CachingResourceStore:
+    """Answer from one cached snapshot of every resource, refreshed when a resource is saved.
+
+    Resources are few (tens to hundreds) and read on every token request: one cache read beats
+    three queries.
+    """
+
+    def __init__(self, inner: ResourceStore) -> None:
+        self.inner = inner
+
+    def _snapshot(self) -> InMemoryResourceStore:
+        cache = caches[identity_settings.CACHE_ALIAS]
+        try:
+            resources = cache.get(RESOURCES_KEY)
+        except Exception:
+            logger.warning("resource cache unavailable; reading the store", exc_info=True)
+            return InMemoryResourceStore(self.inner.all_resources())
+        if not isinstance(resources, Resources):
+            resources = self.inner.all_resources()
+            try:
+                cache.set(RESOURCES_KEY, resources, identity_settings.RESOURCE_CACHE_TIMEOUT)
+            except Exception:
+                logger.warning("resource cache unavailable; not caching", exc_info=True)
+        return InMemoryResourceStore(resources)
+
+    def find_resources_by_scope_names(self, names: Iterable[str]) -> Resources:
+        """Return the named scopes and their API resources from the snapshot."""
+        return self._snapshot().find_resources_by_scope_names(names)
+
+    def find_api_resources_by_name(self, names: Iterable[str]) -> Resources:
+        """Return the named API resources from the snapshot."""
+        return self._snapshot().find_api_resources_by_name(names)
+
+    def all_resources(self) -> Resources:
+        """Return the snapshot."""
+        return self._snapshot().all_resources()

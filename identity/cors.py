@@ -1,0 +1,43 @@
+"""CORS for the token, discovery and JWKS endpoints, for origins that clients allow.
+
+Spec: Fetch standard (CORS protocol); IdentityServer applies its CORS policy to these endpoints.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+
+from django.http import HttpRequest, HttpResponse
+
+from identity.stores.cors import get_cors_policy
+
+View = Callable[[HttpRequest], HttpResponse]
+MAX_AGE = "600"
+
+
+def with_cors(methods: str) -> Callable[[View], View]:
+    """Answer preflights and add CORS headers for allowed origins; others get no CORS headers."""
+
+    def decorate(view: View) -> View:
+        @wraps(view)
+        def wrapper(request: HttpRequest) -> HttpResponse:
+            origin = request.headers.get("Origin")
+            allowed = bool(origin) and get_cors_policy().is_origin_allowed(origin or "")
+            if request.method == "OPTIONS" and "Access-Control-Request-Method" in request.headers:
+                response = HttpResponse(status=204)
+                if allowed:
+                    response["Access-Control-Allow-Methods"] = methods
+                    response["Access-Control-Allow-Headers"] = "Authorization, Content-Type"
+                    response["Access-Control-Max-Age"] = MAX_AGE
+            else:
+                response = view(request)
+            if allowed:
+                response["Access-Control-Allow-Origin"] = origin or ""
+            if origin:
+                response["Vary"] = "Origin"
+            return response
+
+        return wrapper
+
+    return decorate

@@ -1,0 +1,109 @@
+"""The one family of protocol errors, rendered in one place per response style (rendering.py).
+
+Spec: RFC 6749 §4.1.2.1 and §5.2, RFC 6750 §3.1, RFC 7009 §2.2.1, OpenID Connect Core §3.1.2.6.
+`description` is sent to the client; `detail` goes to the logs only.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import ClassVar
+
+# RFC 6749 §5.2: error_description is limited to %x20-21 / %x23-5B / %x5D-7E.
+_UNSAFE = re.compile(r'[^\x20\x21\x23-\x5b\x5d-\x7e]')
+
+
+class OAuthError(Exception):
+    """A protocol error with its RFC code, HTTP status and an optional description."""
+
+    error: ClassVar[str] = "invalid_request"
+    status: ClassVar[int] = 400
+    redirectable: ClassVar[bool] = True
+
+    def __init__(self, description: str | None = None, *, detail: str | None = None) -> None:
+        super().__init__(description or self.error)
+        self.description = _UNSAFE.sub("?", description) if description else None
+        self.detail = detail
+        self.headers: dict[str, str] = {}
+
+
+class InvalidRequest(OAuthError):
+    """RFC 6749 §5.2: missing, repeated, malformed or unsupported parameter."""
+
+    error = "invalid_request"
+
+
+class InvalidClient(OAuthError):
+    """RFC 6749 §5.2: client authentication failed."""
+
+    error = "invalid_client"
+    status = 401
+    redirectable = False
+
+    def __init__(self, description: str | None = None, *, detail: str | None = None,
+                 www_authenticate: str | None = None) -> None:
+        super().__init__(description, detail=detail)
+        if www_authenticate:
+            self.headers["WWW-Authenticate"] = www_authenticate
+
+
+class InvalidGrant(OAuthError):
+    """RFC 6749 §5.2: grant or refresh token invalid, expired, revoked or another client's."""
+
+    error = "invalid_grant"
+
+
+class UnauthorizedClient(OAuthError):
+    """RFC 6749 §5.2: the client may not use this grant type."""
+
+    error = "unauthorized_client"
+
+
+class UnsupportedGrantType(OAuthError):
+    """RFC 6749 §5.2: the server does not support this grant type."""
+
+    error = "unsupported_grant_type"
+
+
+class InvalidScope(OAuthError):
+    """RFC 6749 §5.2: scope unknown, malformed, or beyond what the client may have."""
+
+    error = "invalid_scope"
+
+
+class TooManyRequests(OAuthError):
+    """Repeated authentication failures: retry later (RFC 6585 §4, with Retry-After)."""
+
+    error = "invalid_request"
+    status = 429
+    redirectable = False
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__("too many failed attempts; retry later")
+        self.headers["Retry-After"] = str(retry_after)
+
+
+class MethodNotAllowed(OAuthError):
+    """The endpoint does not accept this HTTP method (RFC 9110 §15.5.6)."""
+
+    error = "invalid_request"
+    status = 405
+    redirectable = False
+
+    def __init__(self, allowed: str) -> None:
+        super().__init__(f"use {allowed}")
+        self.headers["Allow"] = allowed
+
+
+class ServerError(OAuthError):
+    """RFC 6749 §4.1.2.1: an unexpected condition; details only in the logs."""
+
+    error = "server_error"
+    status = 500
+
+
+class TemporarilyUnavailable(OAuthError):
+    """RFC 6749 §4.1.2.1: a dependency (database, cache) is down; retry later."""
+
+    error = "temporarily_unavailable"
+    status = 503

@@ -1,0 +1,104 @@
+"""Which browser origins may call the back-channel endpoints: the clients' AllowedCorsOrigins.
+
+Spec: IdentityServer `ICorsPolicyService` (in-memory, EF and caching implementations).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Iterable, Sequence
+from typing import Protocol
+
+from django.core.cache import caches
+
+from identity.conf import identity_settings
+from identity.domain.client import Client
+
+logger = logging.getLogger(__name__)
+CORS_TIMEOUT = 60  # seconds; a disabled client's origin may answer CORS this long
+
+
+class CorsPolicy(Protocol):
+    """Decide whether an origin belongs to an enabled client."""
+
+    def is_origin_allowed(self, origin: str) -> bool:
+        """Return True when some enabled client lists `origin`."""
+        ...
+
+
+class ClientListCorsPolicy:
+    """The origins of a fixed list of clients (the JSON file's)."""
+
+    def __init__(self, clients: Iterable[Client]) -> None:
+        self.origins = frozenset(o for c in clients if c.enabled for o in c.allowed_cors_origins)
+
+    def is_origin_allowed(self, origin: str) -> bool:
+        """Return True when a listed client allows `origin`."""
+        return origin in self.origins
+
+
+def cors_cache_key(origin: str) -> str:
+    """Return the cache key of one origin's answer."""
+    return "identity:cors:v1:" + hashlib.sha256(origin.encode("utf-8")).hexdigest()[:40]
+
+
+def invalidate_origin(origin: str) -> None:
+    """Forget the cached answer for `origin`."""
+    caches[identity_settings.CACHE_ALIAS].delete(cors_cache_key(origin))
+
+
+class CachingCorsPolicy:
+    """Cache another policy's answers in Django's cache (misses too, briefly)."""
+
+    def __init__(self, inner: CorsPolicy) -> None:
+        self.inner = inner
+
+    def is_origin_allowed(self, origin: str) -> bool:
+        """Return the cached answer, or ask the inner policy and cache it."""
+        cache = caches[identity_settings.CACHE_ALIAS]
+        key = cors_cache_key(origin)
+        try:
+            answer = cache.get(key)
+            if answer is None:
+                answer = self.inner.is_origin_allowed(origin)
+                cache.set(key, answer, CORS_TIMEOUT)
+        except Exception:
+            logger.warning("CORS cache unavailable", exc_info=True)
+            return self.inner.is_origin_allowed(origin)
+        return bool(answer)
+
+
+class ChainCorsPolicy:
+    """Allow an origin that any of several policies allows."""
+
+    def __init__(self, policies: Sequence[CorsPolicy]) -> None:
+        self.policies = tuple(policies)
+
+    def is_origin_allowed(self, origin: str) -> bool:
+        """Return True when one policy allows `origin`."""
+        return any(p.is_origin_allowed(origin) for p in self.policies)
+
+
+_policy: CorsPolicy | None = None
+
+
+def get_cors_policy() -> CorsPolicy:
+    """Return the process's CORS policy: the JSON file's clients, then the cached store's."""
+    global _policy
+    if _policy is None:
+        policy: CorsPolicy = CachingCorsPolicy(identity_settings.CORS_POLICY())
+        path = identity_settings.CLIENTS_FILE
+        if path:
+            from identity.stores.config_file import config_file_stores
+
+            file_policy = ClientListCorsPolicy(config_file_stores(path)[0].all_clients())
+            policy = ChainCorsPolicy([file_policy, policy])
+        _policy = policy
+    return _policy
+
+
+def reset_cors_policy() -> None:
+    """Forget the built policy."""
+    global _policy
+    _policy = None

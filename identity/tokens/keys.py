@@ -1,0 +1,203 @@
+"""The key ring: signing keys created on first use, rotated on schedule, shared through the store.
+
+Each process keeps its decrypted keys in memory (parsing a PEM costs milliseconds, signing with a
+loaded key a fraction of one) and re-reads the store every KEY_REFRESH_INTERVAL seconds, or as
+soon as a known key changes state. Spec: RFC 7517 (JWKS); Duende automatic key management.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from identity import clock
+from identity.domain.keys import (
+    RotationPolicy,
+    StoredKey,
+    needs_new_key,
+    published_keys,
+    signing_key,
+)
+from identity.tokens.key_material import (
+    KeyDecryptionError,
+    PrivateKey,
+    decrypt_private_key,
+    encrypt_private_key,
+    generate_private_key,
+    public_jwk,
+)
+
+logger = logging.getLogger(__name__)
+
+
+class SigningKeyStore(Protocol):
+    """Where keys are kept: every process must see the same ones."""
+
+    def keys(self, algorithm: str) -> list[StoredKey]:
+        """Return every stored key of one algorithm."""
+        ...
+
+    def add(self, key: StoredKey) -> bool:
+        """Store a key; False when that generation exists already."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class LoadedKey:
+    """A key ready to sign: its stored form and the loaded private key."""
+
+    stored: StoredKey
+    private: PrivateKey
+
+    @property
+    def kid(self) -> str:
+        return self.stored.kid
+
+    @property
+    def algorithm(self) -> str:
+        return self.stored.algorithm
+
+
+class KeyRing:
+    """The signing keys of every configured algorithm, as this process sees them."""
+
+    def __init__(self, store: SigningKeyStore, algorithms: list[str], policy: RotationPolicy,
+                 secret: str, refresh_interval: float) -> None:
+        if not algorithms:
+            raise ValueError("IDENTITY['SIGNING_ALGORITHMS'] must name at least one algorithm")
+        self.store = store
+        self.algorithms = list(algorithms)
+        self.policy = policy
+        self._secret = secret
+        self._refresh_interval = refresh_interval
+        self._lock = threading.Lock()
+        self._loaded: dict[str, LoadedKey] = {}
+        self._keys: dict[str, list[StoredKey]] = {}
+        self._read_at = float("-inf")
+        self._next_change: datetime | None = None
+        self._jwks: dict[str, Any] = {"keys": []}
+
+    def signing_key(self, algorithm: str | None = None) -> LoadedKey:
+        """Return the key that signs now for `algorithm` (default: the first configured)."""
+        now = self._fresh()
+        alg = algorithm or self.algorithms[0]
+        chosen = signing_key(self._usable(alg), now)
+        if chosen is None:  # pragma: no cover - _fresh() always leaves one usable key
+            raise RuntimeError(f"no signing key for {alg}")
+        return self._loaded[chosen.kid]
+
+    def jwks(self) -> dict[str, Any]:
+        """Return the JSON Web Key Set: public halves of announced, signing and retired keys."""
+        self._fresh()
+        return self._jwks
+
+    def public_keys(self) -> list[StoredKey]:
+        """Return the published keys of every algorithm."""
+        now = self._fresh()
+        return [k for alg in self.algorithms for k in published_keys(self._keys[alg], now)]
+
+    def rotate(self, *, immediately: bool = False) -> list[StoredKey]:
+        """Announce a new key for every algorithm now; with `immediately`, it signs at once."""
+        with self._lock:
+            created = [self._create(alg, self.store.keys(alg), clock.now(), immediately)
+                       for alg in self.algorithms]
+            self._read_at = float("-inf")
+        return created
+
+    def _fresh(self) -> datetime:
+        now = clock.now()
+        if (time.monotonic() - self._read_at < self._refresh_interval
+                and (self._next_change is None or now < self._next_change)):
+            return now
+        with self._lock:
+            if time.monotonic() - self._read_at >= self._refresh_interval or (
+                    self._next_change is not None and now >= self._next_change):
+                self._reload(now)
+        return now
+
+    def _reload(self, now: datetime) -> None:
+        for alg in self.algorithms:
+            keys = self.store.keys(alg)
+            self._load(keys)
+            usable = [k for k in keys if k.kid in self._loaded]
+            if not usable:
+                self._create(alg, keys, now, immediately=True)
+            elif needs_new_key(usable, now, self.policy):
+                self._create(alg, keys, now, immediately=False)
+            else:
+                self._keys[alg] = keys
+                continue
+            keys = self.store.keys(alg)
+            self._load(keys)
+            self._keys[alg] = keys
+        self._read_at = time.monotonic()
+        self._jwks = {"keys": [k.public_jwk for alg in self.algorithms
+                               for k in published_keys(self._usable(alg), now)]}
+        moments = [t for alg in self.algorithms for k in self._keys[alg]
+                   for t in (k.activates_at, k.retires_at, k.expires_at) if t > now]
+        self._next_change = min(moments) if moments else None
+
+    def _usable(self, alg: str) -> list[StoredKey]:
+        return [k for k in self._keys.get(alg, []) if k.kid in self._loaded]
+
+    def _load(self, keys: list[StoredKey]) -> None:
+        for key in keys:
+            if key.kid in self._loaded:
+                continue
+            try:
+                self._loaded[key.kid] = LoadedKey(key, decrypt_private_key(key.private_key,
+                                                                           self._secret))
+            except KeyDecryptionError as exc:
+                logger.error("signing key %s skipped: %s", key.kid, exc)
+
+    def _create(self, alg: str, existing: list[StoredKey], now: datetime,
+                immediately: bool) -> StoredKey:
+        private = generate_private_key(alg)
+        jwk = public_jwk(private, alg)
+        activates, retires, expires = self.policy.schedule(now, immediately=immediately)
+        key = StoredKey(
+            kid=jwk["kid"], algorithm=alg,
+            generation=max((k.generation for k in existing), default=0) + 1,
+            private_key=encrypt_private_key(private, self._secret), public_jwk=jwk,
+            created=now, activates_at=activates, retires_at=retires, expires_at=expires)
+        if self.store.add(key):
+            logger.info("signing key %s (%s) created, signs from %s", key.kid, alg, activates)
+            self._loaded[key.kid] = LoadedKey(key, private)
+        return key
+
+
+_ring: KeyRing | None = None
+_ring_lock = threading.Lock()
+
+
+def get_key_ring() -> KeyRing:
+    """Return this process's key ring, built from settings on first use."""
+    global _ring
+    if _ring is None:
+        with _ring_lock:
+            if _ring is None:
+                _ring = _build()
+    return _ring
+
+
+def reset_key_ring() -> None:
+    """Forget the key ring (settings changed, or a test)."""
+    global _ring
+    _ring = None
+
+
+def _build() -> KeyRing:
+    from django.conf import settings
+
+    from identity.conf import identity_settings
+    from identity.stores.orm_keys import OrmSigningKeyStore
+
+    policy = RotationPolicy(identity_settings.KEY_ROTATION_INTERVAL,
+                            identity_settings.KEY_PROPAGATION_TIME, identity_settings.KEY_RETENTION)
+    return KeyRing(OrmSigningKeyStore(), list(identity_settings.SIGNING_ALGORITHMS), policy,
+                   identity_settings.KEY_ENCRYPTION_SECRET or settings.SECRET_KEY,
+                   identity_settings.KEY_REFRESH_INTERVAL)

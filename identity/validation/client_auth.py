@@ -1,0 +1,111 @@
+"""Client authentication at back-channel endpoints: a registry of methods, one per request.
+
+Spec: RFC 6749 §2.3.1 and Appendix B; OpenID Connect Core §9 (method names).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Final
+from urllib.parse import unquote_plus
+
+from identity.constants import CLIENT_ID, CLIENT_SECRET, ClientAuthMethod
+from identity.domain.client import Client
+from identity.errors import InvalidClient, InvalidRequest
+from identity.hashing import verify_shared_secret
+from identity.stores import ClientStore, find_enabled_client
+
+BASIC_CHALLENGE: Final = 'Basic realm="identity", charset="UTF-8"'
+
+
+@dataclass(frozen=True, slots=True)
+class ClientCredentials:
+    """What a request presented to identify its client, and how."""
+
+    client_id: str
+    secret: str | None
+    method: ClientAuthMethod
+
+
+def _basic(params: Mapping[str, str], authorization: str | None) -> ClientCredentials | None:
+    if not authorization:
+        return None
+    scheme, _, value = authorization.strip().partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, ValueError):
+        raise InvalidClient("malformed Basic credentials",
+                            www_authenticate=BASIC_CHALLENGE) from None
+    client_id, sep, secret = decoded.partition(":")
+    # Appendix B: id and secret are form-encoded before Base64.
+    client_id, secret = unquote_plus(client_id), unquote_plus(secret)
+    if not sep or not client_id or not secret:
+        raise InvalidClient("malformed Basic credentials", www_authenticate=BASIC_CHALLENGE)
+    return ClientCredentials(client_id, secret, ClientAuthMethod.CLIENT_SECRET_BASIC)
+
+
+def _post(params: Mapping[str, str], authorization: str | None) -> ClientCredentials | None:
+    if CLIENT_SECRET not in params:
+        return None
+    if CLIENT_ID not in params:
+        raise InvalidClient("client_secret was sent without client_id")
+    return ClientCredentials(params[CLIENT_ID], params[CLIENT_SECRET],
+                             ClientAuthMethod.CLIENT_SECRET_POST)
+
+
+# Order matters only for error precedence; a request may match one method.
+CLIENT_AUTH_METHODS: Final[dict[ClientAuthMethod, Callable[
+    [Mapping[str, str], str | None], ClientCredentials | None]]] = {
+    ClientAuthMethod.CLIENT_SECRET_BASIC: _basic,
+    ClientAuthMethod.CLIENT_SECRET_POST: _post,
+}
+
+
+def extract_credentials(params: Mapping[str, str], authorization: str | None) -> ClientCredentials:
+    """Find the client's credentials; exactly one method may be used (RFC 6749 §2.3)."""
+    found = [c for c in (m(params, authorization) for m in CLIENT_AUTH_METHODS.values()) if c]
+    if len(found) > 1:
+        raise InvalidRequest("use exactly one client authentication method")
+    if found:
+        credentials = found[0]
+        body_id = params.get(CLIENT_ID)
+        if body_id is not None and body_id != credentials.client_id:
+            raise InvalidClient("client_id does not match the authenticated client",
+                                www_authenticate=_challenge(credentials))
+        return credentials
+    if CLIENT_ID in params:
+        return ClientCredentials(params[CLIENT_ID], None, ClientAuthMethod.NONE)
+    raise InvalidClient("client authentication is required")
+
+
+def authenticate_client(credentials: ClientCredentials, store: ClientStore,
+                        now: datetime) -> Client:
+    """Return the enabled client whose secret matches, or raise InvalidClient.
+
+    Unknown, disabled and wrong-secret clients get the same description, so that the answer does
+    not tell which ids exist.
+    """
+    client = find_enabled_client(store, credentials.client_id)
+    challenge = _challenge(credentials)
+    if client is None:
+        raise InvalidClient("client authentication failed", www_authenticate=challenge,
+                            detail=f"unknown or disabled client {credentials.client_id!r}")
+    if credentials.secret is None:
+        if client.require_client_secret:
+            raise InvalidClient("client authentication failed",
+                                detail="a confidential client sent no secret")
+        return client
+    if not verify_shared_secret(credentials.secret, client.active_secrets(now)):
+        raise InvalidClient("client authentication failed", www_authenticate=challenge,
+                            detail="no unexpired secret matches")
+    return client
+
+
+def _challenge(credentials: ClientCredentials) -> str | None:
+    return BASIC_CHALLENGE if credentials.method is ClientAuthMethod.CLIENT_SECRET_BASIC else None

@@ -1,0 +1,60 @@
+"""Scope parsing and resolution against the client and the resource store.
+
+Spec: RFC 6749 §3.3 (syntax), IdentityServer's rule that an absent scope means every API scope
+the client is allowed.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Final
+
+from identity.constants import StandardScope
+from identity.domain.client import Client
+from identity.domain.resources import Resources
+from identity.errors import InvalidScope
+from identity.stores import ResourceStore
+
+# Scopes that only make sense with a user: the standard identity scopes and offline_access.
+_USER_SCOPES: Final = frozenset(s.value for s in StandardScope)
+_SCOPE_TOKEN: Final = re.compile(r"^[\x21\x23-\x5b\x5d-\x7e]+$")  # NQCHAR, RFC 6749 §3.3
+
+
+def parse_scope(value: str | None) -> tuple[str, ...]:
+    """Split a scope parameter into distinct names, in order, checking the syntax."""
+    if value is None:
+        return ()
+    names = tuple(dict.fromkeys(value.split(" ")))
+    for name in names:
+        if not _SCOPE_TOKEN.match(name):
+            raise InvalidScope("the scope parameter is malformed")
+    return names
+
+
+def resolve_api_scopes(requested: tuple[str, ...], client: Client,
+                       store: ResourceStore) -> tuple[tuple[str, ...], Resources]:
+    """Resolve the API scopes of a request without a user; identity scopes are refused.
+
+    With no scope requested, every enabled API scope the client is allowed is granted.
+    """
+    allowed = set(client.allowed_scopes)
+    not_allowed = [s for s in requested if s not in allowed]
+    if not_allowed:
+        raise InvalidScope(f"the client may not request {' '.join(not_allowed)}")
+    found = store.find_resources_by_scope_names(requested or client.allowed_scopes)
+    user_scopes = _USER_SCOPES | {r.name for r in found.identity_resources}
+    if any(s in user_scopes for s in requested):
+        raise InvalidScope("identity scopes and offline_access need a user; this grant has none")
+    enabled = {s.name for s in found.api_scopes if s.enabled}
+    wanted = requested or tuple(s for s in client.allowed_scopes if s not in user_scopes)
+    granted = tuple(s for s in wanted if s in enabled)
+    if requested and len(granted) != len(requested):
+        missing = [s for s in requested if s not in enabled]
+        raise InvalidScope(f"unknown or disabled scope: {' '.join(missing)}")
+    if not granted:
+        raise InvalidScope("no API scope is allowed for this client")
+    return granted, Resources(
+        api_scopes=tuple(s for s in found.api_scopes if s.name in enabled),
+        api_resources=tuple(r for r in found.api_resources
+                            if r.enabled and not set(r.scopes).isdisjoint(granted)),
+    )
