@@ -103,7 +103,8 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+# Only for `collectstatic` behind a front server; the app serves its static files itself.
+STATIC_ROOT = env.str("STATIC_ROOT", default="") or None
 # Serve the admin's static files from the apps without a collectstatic step, so that the
 # documented set-up (migrate, then gunicorn) is complete.
 WHITENOISE_USE_FINDERS = True

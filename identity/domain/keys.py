@@ -52,7 +52,7 @@ def signing_key(keys: list[StoredKey], now: datetime) -> StoredKey | None:
     live = [k for k in keys if now < k.retires_at]
     active = [k for k in live if k.activates_at <= now]
     pool = active or live
-    return max(pool, key=lambda k: k.activates_at) if pool else None
+    return max(pool, key=lambda k: (k.activates_at, k.generation)) if pool else None
 
 
 def needs_new_key(keys: list[StoredKey], now: datetime, policy: RotationPolicy) -> bool:

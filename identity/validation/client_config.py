@@ -97,8 +97,9 @@ def _client_id_problems(client_id: str) -> list[ConfigProblem]:
         return [ConfigProblem("client_id", "is required.")]
     if len(client_id) > MAX_CLIENT_ID_LENGTH:
         return [ConfigProblem("client_id", f"is longer than {MAX_CLIENT_ID_LENGTH} characters.")]
-    if any(ch.isspace() or not ch.isprintable() for ch in client_id):
-        return [ConfigProblem("client_id", "must not contain spaces or control characters.")]
+    if client_id != client_id.strip() or not client_id.isprintable():
+        return [ConfigProblem("client_id", "must not start or end with spaces or contain control "
+                                           "characters.")]
     return []
 
 

@@ -16,7 +16,7 @@ from identity.config_document import ConfigDocumentError
 EXAMPLE = importlib.import_module("tests.clients_app.example_migrations.0003_seed_billing")
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_real_migration_seeds_and_reverses() -> None:
     executor = MigrationExecutor(connection)
     before = executor.loader.project_state(("clients_app", "0002_standard_identity_resources"))

@@ -4,62 +4,30 @@ gunicorn with DEBUG off over plain http, then the admin signs in."""
 from __future__ import annotations
 
 import http.cookiejar
-import os
 import re
-import socket
-import subprocess
-import sys
-import time
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from tests.factories import REFERENCE_DOCUMENT
-
-ROOT = Path(__file__).resolve().parents[2]
-BIN = Path(sys.executable).parent
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.servers import free_port, gunicorn, manage, project_env
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory) -> Iterator[tuple[str, dict[str, str]]]:
     work = tmp_path_factory.mktemp("contract")
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "IDENTITY_"))}
-    env.update(DATABASE_URL=f"sqlite:///{work}/db.sqlite3", SECRET_KEY="contract-test",
-               DEBUG="False", ALLOWED_HOSTS="127.0.0.1,localhost", ENV_FILE="/nonexistent",
-               IDENTITY_ISSUER=f"http://127.0.0.1:{port}", CACHE_URL="locmemcache://")
+    port = free_port()
+    env = project_env(work, IDENTITY_ISSUER=f"http://127.0.0.1:{port}")
     (work / "clients.json").write_text(REFERENCE_DOCUMENT)
-    manage = [str(BIN / "python"), "manage.py"]
-    for args in (["migrate", "--noinput"], ["import_clients", str(work / "clients.json")],
-                 ["createsuperuser", "--noinput"]):
-        subprocess.run(manage + args, cwd=ROOT, check=True, capture_output=True, timeout=120,
-                       env={**env, "DJANGO_SUPERUSER_USERNAME": "alice",
-                            "DJANGO_SUPERUSER_PASSWORD": "Contract-Pw-1234",
-                            "DJANGO_SUPERUSER_EMAIL": "alice@example.com"})
-    proc = subprocess.Popen([str(BIN / "gunicorn"), "settings.wsgi:application", "-b",
-                             f"127.0.0.1:{port}", "-w", "2"], cwd=ROOT, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(base + "/", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.1)
+    manage(env, "migrate", "--noinput")
+    manage(env, "import_clients", str(work / "clients.json"))
+    manage({**env, "DJANGO_SUPERUSER_USERNAME": "alice",
+            "DJANGO_SUPERUSER_PASSWORD": "Contract-Pw-1234",
+            "DJANGO_SUPERUSER_EMAIL": "alice@example.com"}, "createsuperuser", "--noinput")
+    with gunicorn(env, port) as base:
         yield base, env
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 def test_admin_sign_in_works_over_plain_http_with_debug_off(server) -> None:
@@ -84,3 +52,37 @@ def test_admin_pages_refuse_framing(server) -> None:
     base, _ = server
     response = urllib.request.urlopen(base + "/admin/login/")
     assert response.headers["X-Frame-Options"] == "DENY"
+
+
+def test_discovery_issuer_and_token_over_gunicorn(server) -> None:
+    import base64
+    import json
+
+    base, env = server
+    doc = json.load(urllib.request.urlopen(base + "/.well-known/openid-configuration"))
+    assert doc["issuer"] == env["IDENTITY_ISSUER"]
+    request = urllib.request.Request(
+        doc["token_endpoint"], data=b"grant_type=client_credentials&scope=api1",
+        headers={"Authorization": "Basic " + base64.b64encode(b"local-dev:secret").decode()})
+    body = json.load(urllib.request.urlopen(request))
+    assert body["token_type"] == "Bearer" and body["access_token"]
+
+
+def test_clients_file_is_served_from_memory_and_never_written(tmp_path) -> None:
+    import base64
+    import json
+    import sqlite3
+
+    port = free_port()
+    (tmp_path / "file.json").write_text(REFERENCE_DOCUMENT.replace("local-dev", "file-client"))
+    env = project_env(tmp_path, IDENTITY_ISSUER=f"http://127.0.0.1:{port}",
+                      IDENTITY_CLIENTS_FILE=str(tmp_path / "file.json"))
+    manage(env, "migrate", "--noinput")
+    with gunicorn(env, port) as base:
+        request = urllib.request.Request(
+            base + "/connect/token", data=b"grant_type=client_credentials",
+            headers={"Authorization": "Basic " + base64.b64encode(b"file-client:secret").decode()})
+        assert json.load(urllib.request.urlopen(request))["scope"] == "api1"
+    db = sqlite3.connect(tmp_path / "db.sqlite3")
+    assert db.execute("select count(*) from clients_app_client").fetchone() == (0,)
+    assert db.execute("select count(*) from clients_app_apiscope").fetchone() == (0,)

@@ -1,0 +1,37 @@
+"""Two server processes (as on two hosts) share one database: they sign with the same key."""
+
+from __future__ import annotations
+
+import base64
+import json
+import urllib.request
+from urllib.parse import urlencode
+
+import jwt
+
+from tests.factories import REFERENCE_DOCUMENT
+from tests.servers import free_port, gunicorn, manage, project_env
+
+
+def _token(base: str) -> str:
+    request = urllib.request.Request(
+        f"{base}/connect/token", data=urlencode({"grant_type": "client_credentials"}).encode(),
+        headers={"Authorization": "Basic " + base64.b64encode(b"local-dev:secret").decode()})
+    return json.load(urllib.request.urlopen(request))["access_token"]
+
+
+def test_two_servers_share_signing_keys(tmp_path) -> None:
+    env = project_env(tmp_path)
+    (tmp_path / "clients.json").write_text(REFERENCE_DOCUMENT)
+    manage(env, "migrate", "--noinput")
+    manage(env, "import_clients", str(tmp_path / "clients.json"))
+    with gunicorn(env, free_port(), workers=1) as a, gunicorn(env, free_port(), workers=1) as b:
+        token_a, token_b = _token(a), _token(b)
+        assert jwt.get_unverified_header(token_a)["kid"] == jwt.get_unverified_header(token_b)["kid"]
+        for token in (token_a, token_b):
+            for base in (a, b):
+                key = jwt.PyJWKClient(f"{base}/.well-known/openid-configuration/jwks",
+                                      cache_keys=False).get_signing_key_from_jwt(token)
+                claims = jwt.decode(token, key.key, algorithms=["RS256"],
+                                    options={"verify_aud": False})
+                assert claims["client_id"] == "local-dev"
