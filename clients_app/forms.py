@@ -75,8 +75,9 @@ class ClientChildFormSet(BaseInlineFormSet):
         if self.config_check is None:
             return
         attr = _ATTR_BY_MODEL[self.model.__name__]
+        cross = attr == "allowed_grant_types"
         problems = [p.message for p in self.config_check.problems
-                    if p.field == attr or (attr == "allowed_grant_types" and p.field in CROSS_FIELDS)]
+                    if p.field == attr or (cross and p.field in CROSS_FIELDS)]
         if problems:
             raise ValidationError(problems)
 

@@ -200,7 +200,8 @@ def resource_to_domain(cls: type, row: Any) -> Any:
             else:
                 values[f.name] = tuple(getattr(r, _RESOURCE_VALUE_COLUMN[f.name]) for r in rows)
         elif f.name == "properties":
-            values[f.name] = tuple(sorted((str(k), str(v)) for k, v in (row.properties or {}).items()))
+            pairs = (row.properties or {}).items()
+            values[f.name] = tuple(sorted((str(k), str(v)) for k, v in pairs))
         else:
             value = scalar_to_domain(f.name, getattr(row, f.name))
             values[f.name] = None if value == "" and f.type == "str | None" else value

@@ -35,7 +35,8 @@ def check_identity_settings(app_configs: Any = None, **kwargs: Any) -> list[Chec
     issuer = user.get("ISSUER")
     if issuer is not None:
         parts = urlsplit(str(issuer))
-        if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or "#" in issuer:
+        bad_scheme = parts.scheme not in ("http", "https")
+        if bad_scheme or not parts.netloc or parts.query or "#" in issuer:
             errors.append(Error(f"IDENTITY['ISSUER'] = {issuer!r} is not an absolute URL.",
                                 hint="Use https://host[:port][/path], no query or fragment "
                                 "(OpenID Connect Discovery §3).", id="identity.E003"))

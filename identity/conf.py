@@ -68,7 +68,7 @@ REMOVED: Final[frozenset[str]] = frozenset()
 
 
 class IdentitySettings:
-    """Attribute access to `settings.IDENTITY` merged over DEFAULTS; dotted paths imported lazily."""
+    """`settings.IDENTITY` merged over DEFAULTS, as attributes; dotted paths imported lazily."""
 
     def __init__(self) -> None:
         self._cache: dict[str, Any] = {}

@@ -322,7 +322,8 @@ def dump_document(clients: tuple[Client, ...], resources: Resources) -> str:
     section = {
         "IdentityResources": [to_json_object(r)
                               for r in sorted(resources.identity_resources, key=lambda r: r.name)],
-        "ApiScopes": [to_json_object(s) for s in sorted(resources.api_scopes, key=lambda s: s.name)],
+        "ApiScopes": [to_json_object(s)
+                      for s in sorted(resources.api_scopes, key=lambda s: s.name)],
         "ApiResources": [to_json_object(r)
                          for r in sorted(resources.api_resources, key=lambda r: r.name)],
         "Clients": [to_json_object(c) for c in sorted(clients, key=lambda c: c.client_id)],

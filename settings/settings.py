@@ -32,7 +32,7 @@ _issuer = urlsplit(IDENTITY_ISSUER) if IDENTITY_ISSUER else None
 HTTPS = bool(_issuer and _issuer.scheme == "https")
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
-if _issuer and _issuer.hostname and _issuer.hostname not in ALLOWED_HOSTS and "*" not in ALLOWED_HOSTS:
+if _issuer and _issuer.hostname and not {_issuer.hostname, "*"} & set(ALLOWED_HOSTS):
     ALLOWED_HOSTS.append(_issuer.hostname)
 CSRF_TRUSTED_ORIGINS = [f"{_issuer.scheme}://{_issuer.netloc}"] if _issuer else []
 

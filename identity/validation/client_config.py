@@ -57,7 +57,8 @@ class ConfigProblem:
         return f"client {client_id!r}, {json_name(self.field)}: {self.message}"
 
 
-def validate_client(client: Client, known_scopes: Collection[str] | None = None) -> list[ConfigProblem]:
+def validate_client(client: Client,
+                    known_scopes: Collection[str] | None = None) -> list[ConfigProblem]:
     """Return every problem in `client`; `known_scopes`, when given, must hold its scopes."""
     problems: list[ConfigProblem] = []
     problems += _client_id_problems(client.client_id)
@@ -68,7 +69,8 @@ def validate_client(client: Client, known_scopes: Collection[str] | None = None)
     for uri in client.redirect_uris:
         problems += [ConfigProblem("redirect_uris", m) for m in redirect_uri_problems(uri)]
     for uri in client.post_logout_redirect_uris:
-        problems += [ConfigProblem("post_logout_redirect_uris", m) for m in redirect_uri_problems(uri)]
+        problems += [ConfigProblem("post_logout_redirect_uris", m)
+                     for m in redirect_uri_problems(uri)]
     for name in ("front_channel_logout_uri", "back_channel_logout_uri", "initiate_login_uri",
                  "client_uri", "logo_uri"):
         value = getattr(client, name)
@@ -113,7 +115,8 @@ def grant_type_problems(grant_types: Iterable[str]) -> list[ConfigProblem]:
     for grant in grants:
         if not grant or any(ch.isspace() for ch in grant):
             problems.append(ConfigProblem(
-                "allowed_grant_types", f"{grant!r} contains spaces; give one grant type per entry."))
+                "allowed_grant_types",
+                f"{grant!r} contains spaces; give one grant type per entry."))
     present = set(grants)
     for pair in FORBIDDEN_GRANT_COMBINATIONS:
         if pair <= present:
@@ -191,7 +194,7 @@ def is_loopback_host(host: str) -> bool:
 
 
 def redirect_uri_problems(uri: str) -> list[str]:
-    """Check a redirect URI: absolute, no fragment, https, loopback http, or a private-use scheme."""
+    """Check a redirect URI: absolute, no fragment; https, loopback http or a private-use scheme."""
     problems = _common_uri_problems(uri)
     if problems:
         return problems
