@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin, messages
+from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
@@ -13,7 +14,7 @@ from django.utils.html import format_html
 
 from clients_app import models
 from clients_app.exporting import export_document
-from clients_app.forms import ClientChildFormSet, ClientConfigCheck, SecretForm
+from clients_app.forms import ClientChildFormSet, ClientConfigCheck, ResourceForm, SecretForm
 from identity.stores.caching import invalidate_client
 
 GENERATED = "_identity_generated_secrets"
@@ -105,7 +106,8 @@ class ClientAdmin(GeneratedSecretsMixin):
                            "require_client_secret", "protocol_type"]}),
         ("Tokens", {"fields": [
             "access_token_type", "access_token_lifetime", "identity_token_lifetime",
-            "authorization_code_lifetime", "include_jwt_id", "allowed_identity_token_signing_algorithms",
+            "authorization_code_lifetime", "include_jwt_id",
+            "allowed_identity_token_signing_algorithms",
             "allow_access_tokens_via_browser", "always_include_user_claims_in_id_token"]}),
         ("Refresh tokens", {"fields": [
             "allow_offline_access", "refresh_token_usage", "refresh_token_expiration",
@@ -144,7 +146,7 @@ class ClientAdmin(GeneratedSecretsMixin):
         now = timezone.now()
         live = [s for s in secrets if not s.expiration or s.expiration > now]
         if not live:
-            return format_html('<strong style="color:#ba2121">all expired</strong>')
+            return format_html('<strong style="color:#ba2121">{}</strong>', "all expired")
         dated = [s.expiration for s in live if s.expiration]
         return "never" if len(dated) < len(live) else str(min(dated).date())
 
@@ -173,6 +175,7 @@ class ClientAdmin(GeneratedSecretsMixin):
         count = queryset.update(enabled=enabled, updated=timezone.now())
         for client_id in ids:
             invalidate_client(client_id)
+            transaction.on_commit(lambda c=client_id: invalidate_client(c))
         self.message_user(request, f"{count} client(s) {'enabled' if enabled else 'disabled'}.",
                           messages.SUCCESS)
 
@@ -185,6 +188,7 @@ class ClientAdmin(GeneratedSecretsMixin):
 
 
 class _ResourceAdmin(admin.ModelAdmin):
+    form = ResourceForm
     list_display = ["name", "display_name", "enabled", "show_in_discovery_document"]
     list_filter = ["enabled", "show_in_discovery_document"]
     search_fields = ["name", "display_name"]

@@ -65,6 +65,19 @@ class SecretForm(forms.ModelForm):
         return data
 
 
+class ResourceForm(forms.ModelForm):
+    """An identity resource, API scope or API resource; its properties are a JSON object."""
+
+    def clean_properties(self) -> dict[str, Any]:
+        value = self.cleaned_data.get("properties")
+        if value is None:  # an emptied box; the column is NOT NULL
+            return {}
+        if not isinstance(value, dict):  # the stores read it as names to values
+            raise ValidationError(
+                'Enter a JSON object of names to values, e.g. {"team": "billing"}.')
+        return value
+
+
 class ClientChildFormSet(BaseInlineFormSet):
     """An inline of a client; reports the rules that concern its collection."""
 
