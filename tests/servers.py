@@ -26,9 +26,10 @@ def free_port() -> int:
 def project_env(work: Path, **extra: str) -> dict[str, str]:
     """Return an environment for a project of its own: SQLite file in `work`, DEBUG off."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "IDENTITY_"))}
-    env.update(DATABASE_URL=f"sqlite:///{work}/db.sqlite3", SECRET_KEY="subprocess-test-key",
-               DEBUG="False", ALLOWED_HOSTS="127.0.0.1,localhost", ENV_FILE="/nonexistent",
-               CACHE_URL="locmemcache://", **extra)
+    env.update({"DATABASE_URL": f"sqlite:///{work}/db.sqlite3",
+                "SECRET_KEY": "subprocess-test-key", "DEBUG": "False",
+                "ALLOWED_HOSTS": "127.0.0.1,localhost", "ENV_FILE": "/nonexistent",
+                "CACHE_URL": "locmemcache://", **extra})
     return env
 
 
