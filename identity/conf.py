@@ -17,6 +17,18 @@ DEFAULTS: Final[dict[str, Any]] = {
     "RESOURCE_STORE": "clients_app.stores.OrmResourceStore",
     # Dotted path of the CorsPolicy class answering which origins clients allow.
     "CORS_POLICY": "clients_app.stores.OrmCorsPolicy",
+    # Dotted path of the user store (is_active, claims) behind sign-in and userinfo.
+    "USER_STORE": "identity.stores.orm_users.DjangoUserStore",
+    # Dotted path of the function (user, claim_types) -> dict that maps users to claims.
+    "USER_CLAIMS": "identity.stores.orm_users.default_user_claims",
+    # Dotted paths of the persisted-grant and consent stores.
+    "GRANT_STORE": "identity.stores.orm_grants.OrmPersistedGrantStore",
+    "CONSENT_STORE": "identity.stores.orm_grants.OrmConsentStore",
+    # Seconds during which a rotated refresh token may be presented again (concurrent
+    # refreshes) without revoking its family; 0: never.
+    "REFRESH_TOKEN_REUSE_GRACE": 0,
+    # URL name or path of the login page the authorize endpoint sends users to.
+    "LOGIN_URL": "identity:login",
     # IdentityServer JSON file whose clients and resources are served from memory, found first.
     "CLIENTS_FILE": None,
     # Seconds a client found in the database stays in Django's cache (IdentityServer: 15 min).
@@ -63,7 +75,10 @@ DEFAULTS: Final[dict[str, Any]] = {
     # Seconds between two writes of a client's "last used" time (never on every request).
     "LAST_USED_INTERVAL": 300,
 }
-IMPORT_STRINGS: Final = frozenset({"CLIENT_STORE", "RESOURCE_STORE", "CORS_POLICY"})
+IMPORT_STRINGS: Final = frozenset({
+    "CLIENT_STORE", "RESOURCE_STORE", "CORS_POLICY", "USER_STORE", "USER_CLAIMS", "GRANT_STORE",
+    "CONSENT_STORE",
+})
 REMOVED: Final[frozenset[str]] = frozenset()
 
 

@@ -107,3 +107,66 @@ class TemporarilyUnavailable(OAuthError):
 
     error = "temporarily_unavailable"
     status = 503
+
+
+class UnsupportedResponseType(OAuthError):
+    """RFC 6749 §4.1.2.1: the server does not support this response_type."""
+
+    error = "unsupported_response_type"
+
+
+class AccessDenied(OAuthError):
+    """RFC 6749 §4.1.2.1: the user or the server denied the request."""
+
+    error = "access_denied"
+
+
+class LoginRequired(OAuthError):
+    """OpenID Connect Core §3.1.2.6: prompt=none, but the user must sign in."""
+
+    error = "login_required"
+
+
+class ConsentRequired(OAuthError):
+    """OpenID Connect Core §3.1.2.6: prompt=none, but the user must consent."""
+
+    error = "consent_required"
+
+
+class RequestNotSupported(OAuthError):
+    """OpenID Connect Core §3.1.2.6: request objects are not supported."""
+
+    error = "request_not_supported"
+
+
+class RequestUriNotSupported(OAuthError):
+    """OpenID Connect Core §3.1.2.6: request_uri is not supported."""
+
+    error = "request_uri_not_supported"
+
+
+class InvalidToken(OAuthError):
+    """RFC 6750 §3.1: the access token is missing, expired, revoked or malformed."""
+
+    error = "invalid_token"
+    status = 401
+    redirectable = False
+
+    def __init__(self, description: str | None = None, *, detail: str | None = None) -> None:
+        super().__init__(description, detail=detail)
+        value = 'Bearer error="invalid_token"'
+        if self.description:
+            value += f', error_description="{self.description}"'
+        self.headers["WWW-Authenticate"] = value
+
+
+class InsufficientScope(OAuthError):
+    """RFC 6750 §3.1: the token lacks a scope the resource needs."""
+
+    error = "insufficient_scope"
+    status = 403
+    redirectable = False
+
+    def __init__(self, scope: str) -> None:
+        super().__init__(f"the {scope} scope is required")
+        self.headers["WWW-Authenticate"] = f'Bearer error="insufficient_scope", scope="{scope}"'

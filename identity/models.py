@@ -28,3 +28,50 @@ class SigningKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.algorithm} {self.kid}"
+
+
+class PersistedGrant(models.Model):
+    """A code, refresh token, reference token or revoked jti, keyed by the hash of its handle.
+
+    The handle itself is never stored: `key` is the SHA-256 of it (IdentityServer keeps a hash
+    too). `consumed` marks one-time use; a conditional update on it makes redemption atomic.
+    """
+
+    key = models.CharField(max_length=64, primary_key=True)
+    type = models.CharField(max_length=50)
+    client_id = models.CharField(max_length=200)
+    subject_id = models.CharField(max_length=200, blank=True, default="")
+    session_id = models.CharField(max_length=100, blank=True, default="")
+    # The grant that this one came from (a code's tokens, a refresh token's successors).
+    family = models.CharField(max_length=64, blank=True, default="")
+    data = models.JSONField()
+    created = models.DateTimeField()
+    expires = models.DateTimeField(null=True, blank=True)
+    consumed = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["subject_id", "client_id", "type"], name="grant_subject_idx"),
+            models.Index(fields=["family"], name="grant_family_idx"),
+            models.Index(fields=["expires"], name="grant_expires_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.key[:8]}… {self.client_id}"
+
+
+class Consent(models.Model):
+    """Scopes a user granted a client, remembered until `expires` (None: no expiry)."""
+
+    subject_id = models.CharField(max_length=200)
+    client_id = models.CharField(max_length=200)
+    scopes = models.JSONField()
+    created = models.DateTimeField()
+    expires = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["subject_id", "client_id"],
+                                               name="uniq_consent_subject_client")]
+
+    def __str__(self) -> str:
+        return f"{self.subject_id} -> {self.client_id}"

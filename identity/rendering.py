@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 import logging
+import secrets
 from typing import Any
+from urllib.parse import urlencode, urlsplit
 
-from django.http import HttpResponse
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
 
 from identity.errors import OAuthError
 
@@ -35,3 +38,61 @@ def error_json(err: OAuthError) -> HttpResponse:
     logger.info("oauth error %s (%s)%s", err.error, err.description,
                 f": {err.detail}" if err.detail else "")
     return json_response(body, status=err.status, headers=err.headers)
+
+
+def html_headers(response: HttpResponse, *, csp: str = "frame-ancestors 'none'") -> HttpResponse:
+    """Mark an HTML page as never framed and never cached (login, consent, error pages)."""
+    response["Content-Security-Policy"] = csp
+    response["X-Frame-Options"] = "DENY"
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def error_page(request: HttpRequest, err: OAuthError) -> HttpResponse:
+    """Render an error for a browser when the redirect URI cannot be trusted: never redirect."""
+    logger.info("authorize error page %s (%s)%s", err.error, err.description,
+                f": {err.detail}" if err.detail else "")
+    response = render(request, "identity/error.html",
+                      {"error": err.error, "description": err.description},
+                      status=err.status if err.status >= 400 else 400)
+    return html_headers(response)
+
+
+def redirect_to(uri: str) -> HttpResponse:
+    """Redirect to a registered client URI, whatever its scheme (native apps use their own)."""
+    response = HttpResponse(status=302)
+    response["Location"] = uri
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def authorize_response(request: HttpRequest, redirect_uri: str, params: dict[str, str],
+                       mode: str) -> HttpResponse:
+    """Send authorize results to the client: in the query, the fragment, or a form post.
+
+    Spec: RFC 6749 §4.1.2; OAuth 2.0 Multiple Response Type Encoding Practices §2;
+    OAuth 2.0 Form Post Response Mode.
+    """
+    values = {k: v for k, v in params.items() if v is not None}
+    if mode == "form_post":
+        nonce = secrets.token_urlsafe(16)
+        response = render(request, "identity/form_post.html",
+                          {"action": redirect_uri, "fields": values.items(), "nonce": nonce})
+        origin = "{0.scheme}://{0.netloc}".format(urlsplit(redirect_uri))
+        return html_headers(response, csp=f"default-src 'none'; script-src 'nonce-{nonce}'; "
+                                          f"form-action {origin}; frame-ancestors 'none'")
+    encoded = urlencode(values)
+    if mode == "fragment":
+        return redirect_to(f"{redirect_uri}#{encoded}")
+    separator = "&" if urlsplit(redirect_uri).query else "?"
+    return redirect_to(f"{redirect_uri}{separator}{encoded}")
+
+
+def error_redirect(request: HttpRequest, err: OAuthError, redirect_uri: str, state: str | None,
+                   mode: str, issuer: str) -> HttpResponse:
+    """Send an error back to a trusted redirect URI, with `state` and `iss` (RFC 9207)."""
+    logger.info("authorize error %s (%s)%s", err.error, err.description,
+                f": {err.detail}" if err.detail else "")
+    params = {"error": err.error, "error_description": err.description, "state": state,
+              "iss": issuer}
+    return authorize_response(request, redirect_uri, params, mode)

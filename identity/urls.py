@@ -5,9 +5,14 @@ from __future__ import annotations
 from django.urls import path
 
 from identity import views
+from identity.endpoints.account import LoginView, grants_page
+from identity.endpoints.authorize import authorize_endpoint
+from identity.endpoints.consent import consent_page
 from identity.endpoints.discovery import oauth_authorization_server, openid_configuration
+from identity.endpoints.end_session import end_session_endpoint
 from identity.endpoints.jwks import jwks_endpoint
 from identity.endpoints.token import token_endpoint
+from identity.endpoints.userinfo import userinfo_endpoint
 
 app_name = "identity"
 
@@ -17,5 +22,11 @@ urlpatterns = [
     path(".well-known/oauth-authorization-server", oauth_authorization_server,
          name="oauth-metadata"),
     path(".well-known/openid-configuration/jwks", jwks_endpoint, name="jwks"),
+    path("connect/authorize", authorize_endpoint, name="authorize"),
     path("connect/token", token_endpoint, name="token"),
+    path("connect/userinfo", userinfo_endpoint, name="userinfo"),
+    path("connect/endsession", end_session_endpoint, name="end_session"),
+    path("connect/consent", consent_page, name="consent"),
+    path("account/login", LoginView.as_view(), name="login"),
+    path("account/grants", grants_page, name="grants"),
 ]

@@ -81,3 +81,12 @@ def token_post(client):
                            content_type="application/x-www-form-urlencoded", **extra)
 
     return post
+
+
+@pytest.fixture
+def alice(db):
+    """The demo user, with names and an email."""
+    from django.contrib.auth import get_user_model
+
+    return get_user_model().objects.create_user(
+        "alice", "alice@example.com", "pw-alice-123", first_name="Alice", last_name="Smith")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from identity.domain.client import Client
+from identity.domain.grants import PersistedGrant
 from identity.domain.resources import Resources
 
 
@@ -17,3 +18,41 @@ class ValidatedTokenRequest:
     scopes: tuple[str, ...]
     resources: Resources
     subject: str | None = None
+    session: UserSession | None = None
+    # The grant redeemed (a code or refresh token), for ID tokens and refresh-token families.
+    grant: PersistedGrant | None = None
+    # The refresh token as presented, returned again when the client's usage is ReUse.
+    presented_refresh_token: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ValidatedAuthorizeRequest:
+    """An authorize request whose client, redirect URI and parameters passed every check."""
+
+    client: Client
+    redirect_uri: str
+    response_mode: str
+    scopes: tuple[str, ...]
+    resources: Resources
+    state: str | None = None
+    nonce: str | None = None
+    prompt: frozenset[str] = frozenset()
+    max_age: int | None = None
+    login_hint: str | None = None
+    code_challenge: str | None = None
+    code_challenge_method: str | None = None
+
+    @property
+    def is_openid(self) -> bool:
+        """Tell whether this is an OpenID Connect request (the openid scope)."""
+        return "openid" in self.scopes
+
+
+@dataclass(frozen=True, slots=True)
+class UserSession:
+    """Who is signed in: the subject, when and how they authenticated, and the session id."""
+
+    subject_id: str
+    auth_time: int
+    session_id: str
+    amr: tuple[str, ...] = ("pwd",)

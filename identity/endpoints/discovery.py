@@ -18,6 +18,7 @@ from identity.errors import MethodNotAllowed
 from identity.rendering import json_response
 from identity.stores import get_resource_store
 from identity.tokens.keys import get_key_ring
+from identity.validation.authorize_request import PROMPTS, RESPONSE_MODES
 from identity.validation.token_request import TOKEN_GRANTS
 
 CACHE_SECONDS = 300
@@ -29,21 +30,38 @@ def discovery_document(issuer: str, *, openid: bool) -> dict[str, Any]:
     scopes = [r.name for r in resources.identity_resources
               if r.enabled and r.show_in_discovery_document]
     scopes += [s.name for s in resources.api_scopes if s.enabled and s.show_in_discovery_document]
+    if "offline_access" not in scopes:
+        scopes.append("offline_access")
+    algorithms = list(dict.fromkeys(k.algorithm for k in get_key_ring().public_keys()))
     doc: dict[str, Any] = {
         "issuer": issuer,
-        "jwks_uri": issuer + reverse("identity:jwks"),
+        "authorization_endpoint": issuer + reverse("identity:authorize"),
         "token_endpoint": issuer + reverse("identity:token"),
+        "jwks_uri": issuer + reverse("identity:jwks"),
         "scopes_supported": scopes,
-        "response_types_supported": [],
+        "response_types_supported": ["code"],
+        "response_modes_supported": list(RESPONSE_MODES),
         "grant_types_supported": sorted(TOKEN_GRANTS),
         "token_endpoint_auth_methods_supported": [
-            ClientAuthMethod.CLIENT_SECRET_BASIC.value, ClientAuthMethod.CLIENT_SECRET_POST.value],
+            ClientAuthMethod.CLIENT_SECRET_BASIC.value, ClientAuthMethod.CLIENT_SECRET_POST.value,
+            ClientAuthMethod.NONE.value],
+        "code_challenge_methods_supported": ["S256", "plain"],
+        "authorization_response_iss_parameter_supported": True,
     }
     if openid:
-        algorithms = list(dict.fromkeys(k.algorithm for k in get_key_ring().public_keys()))
-        doc["id_token_signing_alg_values_supported"] = algorithms
-        doc["claims_supported"] = sorted({c for r in resources.identity_resources if r.enabled
-                                          for c in r.user_claims})
+        doc.update({
+            "userinfo_endpoint": issuer + reverse("identity:userinfo"),
+            "end_session_endpoint": issuer + reverse("identity:end_session"),
+            "subject_types_supported": ["public", "pairwise"],
+            "id_token_signing_alg_values_supported": algorithms,
+            "claims_supported": sorted({"sub", "iss", "aud", "exp", "iat", "auth_time", "nonce",
+                                        "at_hash", "sid", "amr"} |
+                                       {c for r in resources.identity_resources if r.enabled
+                                        for c in r.user_claims}),
+            "prompt_values_supported": sorted(PROMPTS),
+            "frontchannel_logout_supported": True,
+            "frontchannel_logout_session_supported": True,
+        })
     return doc
 
 

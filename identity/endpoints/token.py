@@ -1,12 +1,12 @@
 """The token endpoint: parse -> authenticate -> validate -> generate -> render.
 
-Spec: RFC 6749 §3.2, §4.4, §5. Nothing on this path writes to the database.
+Spec: RFC 6749 §3.2, §4.1.3, §4.4, §5, §6. The client credentials path writes nothing to the
+database; codes and refresh tokens are consumed with one conditional update.
 """
 
 from __future__ import annotations
 
 import logging
-import time
 
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
@@ -20,11 +20,16 @@ from identity.endpoints.guard import protocol_errors
 from identity.endpoints.issuer import get_issuer
 from identity.errors import InvalidClient, MethodNotAllowed
 from identity.rendering import json_response
-from identity.responses.token import create_token_response
-from identity.stores import get_client_store, get_resource_store
+from identity.responses.token import TokenIssuer, create_token_response
+from identity.stores import (
+    get_client_store,
+    get_grant_store,
+    get_resource_store,
+    get_user_store,
+)
 from identity.tokens.keys import get_key_ring
 from identity.validation.client_auth import authenticate_client, extract_credentials
-from identity.validation.token_request import validate_token_request
+from identity.validation.token_request import TokenContext, validate_token_request
 
 logger = logging.getLogger(__name__)
 
@@ -49,9 +54,13 @@ def token_endpoint(http: HttpRequest) -> HttpResponse:
             token_endpoint, client_id=credentials.client_id, address=address, reason=err.detail)
         raise
     usage.note_client_use(client.client_id)
-    request = validate_token_request(params, client, get_resource_store())
-    body = create_token_response(request, get_issuer(http), int(time.time()), get_key_ring(),
-                                 identity_settings.ACCESS_TOKEN_STATIC_AUDIENCE)
+    now = clock.now()
+    grants, users = get_grant_store(), get_user_store()
+    request = validate_token_request(params, client, TokenContext(
+        get_resource_store(), grants, users, now, identity_settings.REFRESH_TOKEN_REUSE_GRACE))
+    body = create_token_response(request, TokenIssuer(
+        get_issuer(http), get_key_ring(), grants, users, now,
+        identity_settings.ACCESS_TOKEN_STATIC_AUDIENCE))
     signals.token_issued.send(token_endpoint, client_id=client.client_id,
                               grant_type=request.grant_type, scopes=request.scopes)
     logger.info("token issued client_id=%s grant_type=%s", client.client_id, request.grant_type)

@@ -1,27 +1,124 @@
-"""Token responses: from a validated request to the JSON body, with no HTTP in sight.
+"""Token responses: from a validated request to the JSON body.
 
-Spec: RFC 6749 §5.1; RFC 9068 (JWT access tokens).
+Spec: RFC 6749 §5.1; RFC 9068 (JWT access tokens); OpenID Connect Core §3.1.3.3 (ID token);
+RFC 9700 §4.14.2 (refresh token rotation).
 """
 
 from __future__ import annotations
 
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
-from identity.constants import JWT_ACCESS_TOKEN_TYPE, TokenType
+from identity.constants import (
+    JWT_ACCESS_TOKEN_TYPE,
+    GrantType,
+    StandardScope,
+    TokenExpiration,
+    TokenType,
+    TokenUsage,
+)
+from identity.domain.grants import GRANT_REFRESH_TOKEN, PersistedGrant
 from identity.domain.requests import ValidatedTokenRequest
-from identity.tokens.claims import access_token_claims
+from identity.stores import PersistedGrantStore, UserStore
+from identity.tokens.claims import access_token_claims, id_token_claims
 from identity.tokens.jwt import sign
 from identity.tokens.keys import KeyRing
+from identity.validation.grants.authorization_code import handle_key
 
 
-def create_token_response(request: ValidatedTokenRequest, issuer: str, now: int, ring: KeyRing,
-                          static_audience: str | None) -> dict[str, Any]:
-    """Issue the access token and return the response body."""
-    claims = access_token_claims(request, issuer, now, static_audience)
-    token = sign(claims, ring.signing_key(), JWT_ACCESS_TOKEN_TYPE)
-    return {
-        "access_token": token,
+@dataclass(frozen=True, slots=True)
+class TokenIssuer:
+    """What issuing needs besides the request: issuer, keys, stores, time."""
+
+    issuer: str
+    ring: KeyRing
+    grants: PersistedGrantStore
+    users: UserStore
+    now: datetime
+    static_audience: str | None = None
+
+
+def create_token_response(request: ValidatedTokenRequest,
+                          issuer: TokenIssuer) -> dict[str, Any]:
+    """Issue the access token, and the refresh and ID tokens the request earns."""
+    now = int(issuer.now.timestamp())
+    api_claims = _user_claims(request, issuer, api=True)
+    claims = access_token_claims(request, issuer.issuer, now, issuer.static_audience, api_claims)
+    key = issuer.ring.signing_key()
+    access_token = sign(claims, key, JWT_ACCESS_TOKEN_TYPE)
+    body: dict[str, Any] = {
+        "access_token": access_token,
         "token_type": TokenType.BEARER.value,
         "expires_in": request.client.access_token_lifetime,
         "scope": claims["scope"],
     }
+    refresh = _refresh_token(request, issuer)
+    if refresh is not None:
+        body["refresh_token"] = refresh
+    if request.subject is not None and StandardScope.OPENID in request.scopes:
+        id_claims = id_token_claims(request, issuer.issuer, now, access_token, key.algorithm,
+                                    _user_claims(request, issuer, api=False))
+        body["id_token"] = sign(id_claims, key, "JWT")
+    return body
+
+
+def _user_claims(request: ValidatedTokenRequest, issuer: TokenIssuer, *,
+                 api: bool) -> dict[str, Any]:
+    if request.subject is None:
+        return {}
+    if api:  # claims the APIs and scopes ask for (IdentityServer's UserClaims on resources)
+        wanted = {c for r in request.resources.api_resources for c in r.user_claims}
+        wanted |= {c for s in request.resources.api_scopes for c in s.user_claims}
+        if not request.client.update_access_token_claims_on_refresh and request.grant and \
+                request.grant.type == GRANT_REFRESH_TOKEN and "api_claims" in request.grant.data:
+            return dict(request.grant.data["api_claims"])
+    elif request.client.always_include_user_claims_in_id_token:
+        wanted = {c for r in request.resources.identity_resources for c in r.user_claims}
+    else:
+        return {}
+    wanted -= {"sub"}
+    return issuer.users.claims(request.subject, wanted) if wanted else {}
+
+
+def _refresh_token(request: ValidatedTokenRequest, issuer: TokenIssuer) -> str | None:
+    client = request.client
+    if (request.subject is None or not client.allow_offline_access
+            or StandardScope.OFFLINE_ACCESS not in request.scopes):
+        return None
+    parent = request.grant
+    reuse = (request.grant_type == GrantType.REFRESH_TOKEN
+             and client.refresh_token_usage == TokenUsage.ReUse and parent is not None)
+    absolute = _absolute_expiry(request, issuer.now)
+    sliding = (client.refresh_token_expiration == TokenExpiration.Sliding
+               and client.sliding_refresh_token_lifetime > 0)
+    expires = absolute
+    if sliding:
+        slide = issuer.now + timedelta(seconds=client.sliding_refresh_token_lifetime)
+        expires = min(slide, absolute) if absolute else slide
+    if reuse and parent is not None:
+        if sliding:
+            issuer.grants.set_expiration(parent.key, expires)
+        return request.presented_refresh_token
+    handle = secrets.token_urlsafe(32)
+    assert request.session is not None
+    family = (parent.family or parent.key) if parent is not None else ""
+    issuer.grants.store(PersistedGrant(
+        key=handle_key(handle), type=GRANT_REFRESH_TOKEN, client_id=client.client_id,
+        subject_id=request.subject, session_id=request.session.session_id, family=family,
+        created=issuer.now, expires=expires,
+        data={"scopes": list(request.scopes), "auth_time": request.session.auth_time,
+              "amr": list(request.session.amr),
+              "absolute_expires": absolute.timestamp() if absolute else None,
+              "api_claims": _user_claims(request, issuer, api=True)}))
+    return handle
+
+
+def _absolute_expiry(request: ValidatedTokenRequest, now: datetime) -> datetime | None:
+    parent = request.grant
+    if parent is not None and parent.type == GRANT_REFRESH_TOKEN:
+        stamp = parent.data.get("absolute_expires")
+        return datetime.fromtimestamp(stamp, now.tzinfo) if stamp else None
+    lifetime = request.client.absolute_refresh_token_lifetime
+    return now + timedelta(seconds=lifetime) if lifetime > 0 else None

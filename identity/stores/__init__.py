@@ -7,9 +7,11 @@ None back, so that a project can swap the store without touching protocol code.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from typing import Protocol
+from datetime import datetime
+from typing import Any, Protocol
 
 from identity.domain.client import Client
+from identity.domain.grants import Consent, PersistedGrant
 from identity.domain.resources import Resources
 
 
@@ -39,6 +41,90 @@ class ResourceStore(Protocol):
     def all_resources(self) -> Resources:
         """Return every resource the store holds."""
         ...
+
+
+class PersistedGrantStore(Protocol):
+    """Codes and refresh tokens, keyed by the SHA-256 of their handle."""
+
+    def store(self, grant: PersistedGrant) -> None:
+        """Save a new grant."""
+        ...
+
+    def get(self, key: str) -> PersistedGrant | None:
+        """Return the grant under `key`, or None."""
+        ...
+
+    def consume(self, key: str, now: datetime) -> bool:
+        """Mark the grant used; True only for the first caller, however many race."""
+        ...
+
+    def set_expiration(self, key: str, expires: datetime | None) -> None:
+        """Move a grant's expiration (sliding refresh tokens)."""
+        ...
+
+    def remove_family(self, family: str) -> int:
+        """Delete every grant that came from `family`."""
+        ...
+
+    def remove_all(self, subject_id: str, client_id: str) -> int:
+        """Delete every grant of a user for a client."""
+        ...
+
+
+class ConsentStore(Protocol):
+    """Remembered consents."""
+
+    def get(self, subject_id: str, client_id: str) -> Consent | None:
+        """Return the user's consent for the client, or None."""
+        ...
+
+    def save(self, consent: Consent) -> None:
+        """Create or replace the user's consent for the client."""
+        ...
+
+    def remove(self, subject_id: str, client_id: str) -> None:
+        """Forget the user's consent for the client."""
+        ...
+
+    def for_subject(self, subject_id: str) -> Iterable[Consent]:
+        """Return every consent of a user."""
+        ...
+
+
+class UserStore(Protocol):
+    """The users that sign in."""
+
+    def is_active(self, subject_id: str) -> bool:
+        """Tell whether the user exists and may still get tokens."""
+        ...
+
+    def claims(self, subject_id: str, claim_types: Iterable[str]) -> dict[str, Any]:
+        """Return the user's claims of these types."""
+        ...
+
+
+def get_grant_store() -> PersistedGrantStore:
+    """Return the configured persisted-grant store."""
+    from identity.conf import identity_settings
+
+    store: PersistedGrantStore = identity_settings.GRANT_STORE()
+    return store
+
+
+def get_consent_store() -> ConsentStore:
+    """Return the configured consent store."""
+    from identity.conf import identity_settings
+
+    store: ConsentStore = identity_settings.CONSENT_STORE()
+    return store
+
+
+def get_user_store() -> UserStore:
+    """Return the configured user store."""
+    from identity.conf import identity_settings
+
+    store: UserStore = identity_settings.USER_STORE()
+    return store
 
 
 def find_enabled_client(store: ClientStore, client_id: str) -> Client | None:

@@ -50,3 +50,11 @@ def parse_form(body: bytes, content_type: str, *, max_body: int,
             raise InvalidRequest(f"{name} contains a NUL character")
     # RFC 6749 §3.1: a parameter sent without a value is treated as if it were omitted.
     return MappingProxyType({k: v for k, v in params.items() if v != ""})
+
+
+def parse_query(query: str, *, max_lengths: Mapping[str, int],
+                default_max_length: int) -> Mapping[str, str]:
+    """Return the parameters of a URL query string, with the same checks as a form body."""
+    return parse_form(query.encode("latin-1", "replace"), FORM_CONTENT_TYPE,
+                      max_body=max(8192, len(query)), max_lengths=max_lengths,
+                      default_max_length=default_max_length)

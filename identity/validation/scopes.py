@@ -58,3 +58,14 @@ def resolve_api_scopes(requested: tuple[str, ...], client: Client,
         api_resources=tuple(r for r in found.api_resources
                             if r.enabled and not set(r.scopes).isdisjoint(granted)),
     )
+
+
+def resolve_user_scopes(scopes: tuple[str, ...], store: ResourceStore) -> Resources:
+    """Return the enabled resources behind scopes granted to a user (no checks: already done)."""
+    found = store.find_resources_by_scope_names(scopes)
+    api = {s.name for s in found.api_scopes if s.enabled}
+    return Resources(
+        identity_resources=tuple(r for r in found.identity_resources if r.enabled),
+        api_scopes=tuple(s for s in found.api_scopes if s.name in api),
+        api_resources=tuple(r for r in found.api_resources
+                            if r.enabled and not set(r.scopes).isdisjoint(api)))

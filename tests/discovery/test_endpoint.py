@@ -18,21 +18,35 @@ def test_document_lists_what_exists(client, seeded, identity_config, path) -> No
     assert doc["issuer"] == "https://id.example.com"
     assert doc["token_endpoint"] == "https://id.example.com/connect/token"
     assert doc["jwks_uri"] == "https://id.example.com/.well-known/openid-configuration/jwks"
-    assert doc["grant_types_supported"] == ["client_credentials"]
+    assert doc["authorization_endpoint"] == "https://id.example.com/connect/authorize"
+    assert doc["grant_types_supported"] == ["authorization_code", "client_credentials",
+                                            "refresh_token"]
     assert doc["token_endpoint_auth_methods_supported"] == ["client_secret_basic",
-                                                            "client_secret_post"]
-    assert {"openid", "profile", "api1", "api2.read_only"} <= set(doc["scopes_supported"])
+                                                            "client_secret_post", "none"]
+    assert doc["response_types_supported"] == ["code"]
+    assert doc["response_modes_supported"] == ["query", "fragment", "form_post"]
+    assert doc["code_challenge_methods_supported"] == ["S256", "plain"]
+    assert doc["authorization_response_iss_parameter_supported"] is True
+    assert {"openid", "profile", "api1", "api2.read_only", "offline_access"} <= set(
+        doc["scopes_supported"])
     # Nothing that does not exist yet:
-    for absent in ("authorization_endpoint", "userinfo_endpoint", "introspection_endpoint",
-                   "revocation_endpoint", "end_session_endpoint"):
+    for absent in ("introspection_endpoint", "revocation_endpoint", "registration_endpoint",
+                   "device_authorization_endpoint", "check_session_iframe"):
         assert absent not in doc
 
 
-def test_openid_document_adds_signing_algorithms(client, seeded) -> None:
+def test_openid_document_adds_the_openid_members(client, seeded) -> None:
     seeded()
     doc = client.get(DOCS[0]).json()
     assert doc["id_token_signing_alg_values_supported"] == ["RS256"]
-    assert "email" in doc["claims_supported"]
+    assert doc["userinfo_endpoint"] == "http://testserver/connect/userinfo"
+    assert doc["end_session_endpoint"] == "http://testserver/connect/endsession"
+    assert doc["subject_types_supported"] == ["public", "pairwise"]
+    assert doc["frontchannel_logout_supported"] is True
+    assert doc["frontchannel_logout_session_supported"] is True
+    assert {"email", "sub", "nonce", "at_hash"} <= set(doc["claims_supported"])
+    oauth = client.get(DOCS[1]).json()
+    assert "userinfo_endpoint" not in oauth and "subject_types_supported" not in oauth
 
 
 def test_scopes_hidden_from_discovery_are_not_listed(client, seeded) -> None:

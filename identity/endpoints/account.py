@@ -1,0 +1,50 @@
+"""Sign-in and the user's own list of applications they granted access to."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods
+
+from identity.rendering import html_headers
+from identity.stores import (
+    find_enabled_client,
+    get_client_store,
+    get_consent_store,
+    get_grant_store,
+)
+
+
+class LoginView(auth_views.LoginView):
+    """Django's login (CSRF, no-store, safe `next` on this host only), with our template."""
+
+    template_name = "identity/login.html"
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        return html_headers(super().dispatch(request, *args, **kwargs))
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def grants_page(http: HttpRequest) -> HttpResponse:
+    """List the applications the user granted access to, and revoke one."""
+    subject = str(http.user.pk)
+    consents = get_consent_store()
+    if http.method == "POST":
+        client_id = http.POST.get("client_id", "")
+        consents.remove(subject, client_id)
+        get_grant_store().remove_all(subject, client_id)
+        return redirect("identity:grants")
+    store = get_client_store()
+    rows = []
+    for consent in consents.for_subject(subject):
+        client = find_enabled_client(store, consent.client_id)
+        rows.append({"client_id": consent.client_id,
+                     "name": (client.client_name if client else None) or consent.client_id,
+                     "scopes": consent.scopes, "created": consent.created,
+                     "expires": consent.expires})
+    return html_headers(render(http, "identity/grants.html", {"grants": rows}))

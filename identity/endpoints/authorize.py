@@ -1,0 +1,117 @@
+"""The authorize endpoint: trust the client and redirect URI, validate, sign in, consent, code.
+
+Spec: RFC 6749 §4.1.1-4.1.2; OpenID Connect Core §3.1.2; RFC 7636; RFC 9207 (`iss`).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Mapping
+from urllib.parse import urlencode
+
+from django.db import DatabaseError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import resolve_url
+from django.urls import reverse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods
+
+from identity import clock
+from identity.conf import identity_settings
+from identity.endpoints import session as sessions
+from identity.endpoints.issuer import get_issuer
+from identity.errors import InvalidRequest, OAuthError, ServerError, TemporarilyUnavailable
+from identity.rendering import authorize_response, error_page, error_redirect, redirect_to
+from identity.responses.authorize import issue_code
+from identity.stores import (
+    get_client_store,
+    get_consent_store,
+    get_grant_store,
+    get_resource_store,
+)
+from identity.validation.authorize_request import (
+    RESPONSE_MODES,
+    trusted_client_and_redirect,
+    validate_authorize_request,
+)
+from identity.validation.interaction import Interaction, next_interaction
+from identity.validation.params import parse_form, parse_query
+
+logger = logging.getLogger(__name__)
+
+
+def read_authorize_params(http: HttpRequest) -> Mapping[str, str]:
+    """Return the parameters of a GET query or a form POST, refusing repeated ones."""
+    lengths = identity_settings.INPUT_LENGTHS
+    default = identity_settings.DEFAULT_INPUT_LENGTH
+    if http.method == "POST":
+        return parse_form(http.body, http.content_type or "",
+                          max_body=identity_settings.MAX_REQUEST_BODY, max_lengths=lengths,
+                          default_max_length=default)
+    return parse_query(http.META.get("QUERY_STRING", ""), max_lengths=lengths,
+                       default_max_length=default)
+
+
+def authorize_url(params: Mapping[str, str], drop_prompts: frozenset[str]) -> str:
+    """Rebuild the authorize URL for a return trip, without prompts already honoured."""
+    values = dict(params)
+    prompts = [p for p in values.pop("prompt", "").split() if p not in drop_prompts]
+    if prompts:
+        values["prompt"] = " ".join(prompts)
+    return reverse("identity:authorize") + "?" + urlencode(values)
+
+
+@csrf_exempt  # a cross-site top-level request by design; it changes nothing without the user
+@require_http_methods(["GET", "POST"])
+def authorize_endpoint(http: HttpRequest) -> HttpResponse:
+    """Handle an authorization request from a client's front channel."""
+    try:
+        params = read_authorize_params(http)
+        client, redirect_uri = trusted_client_and_redirect(params, get_client_store())
+    except OAuthError as err:
+        return error_page(http, err)
+    except DatabaseError:
+        logger.exception("database unavailable at the authorize endpoint")
+        return error_page(http, TemporarilyUnavailable("the service is temporarily unavailable"))
+    issuer = get_issuer(http)
+    mode = params.get("response_mode", "query")
+    mode = mode if mode in RESPONSE_MODES else "query"
+    try:
+        return _authorize(http, params, client, redirect_uri, issuer, mode)
+    except OAuthError as err:
+        return error_redirect(http, err, redirect_uri, params.get("state"), mode, issuer)
+    except DatabaseError:
+        logger.exception("database unavailable at the authorize endpoint")
+        return error_page(http, TemporarilyUnavailable("the service is temporarily unavailable"))
+    except Exception:
+        logger.exception("unexpected error at the authorize endpoint")
+        return error_page(http, ServerError("an unexpected error occurred"))
+
+
+def _authorize(http: HttpRequest, params: Mapping[str, str], client: object, redirect_uri: str,
+               issuer: str, mode: str) -> HttpResponse:
+    request = validate_authorize_request(params, client, redirect_uri,  # type: ignore[arg-type]
+                                         get_resource_store())
+    session = sessions.current_session(http)
+    client_id = request.client.client_id
+    remembered = (get_consent_store().get(session.subject_id, client_id)
+                  if session is not None and request.client.require_consent else None)
+    one_time = session is not None and sessions.has_one_time_consent(http, client_id,
+                                                                      request.scopes)
+    step = next_interaction(request, session, int(time.time()), remembered, one_time)
+    if step is Interaction.LOGIN:
+        back = authorize_url(params, frozenset({"login", "select_account"}))
+        return redirect_to(resolve_url(identity_settings.LOGIN_URL) + "?" +
+                           urlencode({"next": back}))
+    if step is Interaction.CONSENT:
+        back = authorize_url(params, frozenset({"consent"}))
+        return redirect_to(reverse("identity:consent") + "?" + urlencode({"return": back}))
+    if session is None:  # pragma: no cover - next_interaction asked for a login
+        raise InvalidRequest("no session")
+    sessions.take_one_time_consent(http, client_id, request.scopes)
+    code = issue_code(request, session, clock.now(), get_grant_store())
+    sessions.remember_client(http, client_id)
+    logger.info("code issued client_id=%s", client_id)
+    return authorize_response(http, redirect_uri,
+                              {"code": code, "state": request.state, "iss": issuer}, mode)

@@ -1,0 +1,77 @@
+"""The consent page: which client asks for which scopes; allow (optionally remembered) or deny.
+
+Spec: OpenID Connect Core §3.1.2.4; RFC 6749 §4.1.2.1 (access_denied); IdentityServer's
+AllowRememberConsent and ConsentLifetime.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, QueryDict
+from django.shortcuts import render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods
+
+from identity import clock
+from identity.conf import identity_settings
+from identity.domain.grants import Consent
+from identity.endpoints import session as sessions
+from identity.endpoints.issuer import get_issuer
+from identity.errors import AccessDenied, InvalidRequest, OAuthError
+from identity.rendering import error_page, error_redirect, html_headers, redirect_to
+from identity.stores import get_client_store, get_consent_store, get_resource_store
+from identity.validation.authorize_request import (
+    trusted_client_and_redirect,
+    validate_authorize_request,
+)
+from identity.validation.params import parse_query
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def consent_page(http: HttpRequest) -> HttpResponse:
+    """Show the consent form for the authorize request in `return`, or record the answer."""
+    source = http.POST if http.method == "POST" else http.GET
+    back = source.get("return", "")
+    try:
+        params = _authorize_params(back)
+        client, redirect_uri = trusted_client_and_redirect(params, get_client_store())
+    except OAuthError as err:
+        return error_page(http, err)
+    mode = params.get("response_mode", "query")
+    try:
+        request = validate_authorize_request(params, client, redirect_uri, get_resource_store())
+    except OAuthError as err:
+        return error_redirect(http, err, redirect_uri, params.get("state"), mode,
+                              get_issuer(http))
+    if http.method == "GET":
+        return html_headers(render(http, "identity/consent.html", {
+            "client": client, "request": request, "return_url": back,
+            "identity_resources": request.resources.identity_resources,
+            "api_scopes": request.resources.api_scopes,
+            "offline": "offline_access" in request.scopes,
+        }))
+    if http.POST.get("decision") != "allow":
+        return error_redirect(http, AccessDenied("the user denied the request"), redirect_uri,
+                              params.get("state"), mode, get_issuer(http))
+    subject = str(http.user.pk)
+    if http.POST.get("remember") and client.allow_remember_consent:
+        now = clock.now()
+        lifetime = client.consent_lifetime
+        get_consent_store().save(Consent(
+            subject, client.client_id, request.scopes, now,
+            now + timedelta(seconds=lifetime) if lifetime else None))
+    sessions.grant_one_time_consent(http, client.client_id, request.scopes)
+    return redirect_to(back)
+
+
+def _authorize_params(back: str) -> QueryDict | dict[str, str]:
+    # Only our own authorize endpoint is a valid return target: no open redirect.
+    parts = urlsplit(back)
+    if parts.scheme or parts.netloc or parts.path != reverse("identity:authorize"):
+        raise InvalidRequest("the consent request does not come from this server")
+    return dict(parse_query(parts.query, max_lengths=identity_settings.INPUT_LENGTHS,
+                            default_max_length=identity_settings.DEFAULT_INPUT_LENGTH))

@@ -1,0 +1,104 @@
+"""RP-initiated logout with front-channel logout of every client of the session.
+
+Spec: OpenID Connect RP-Initiated Logout 1.0 §2-3; Front-Channel Logout 1.0 §2-4.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from urllib.parse import urlencode, urlsplit
+
+from django.contrib.auth import logout
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
+from django.views.decorators.http import require_http_methods
+
+from identity.domain.client import Client
+from identity.endpoints import session as sessions
+from identity.endpoints.authorize import read_authorize_params
+from identity.endpoints.issuer import get_issuer
+from identity.errors import InvalidToken, OAuthError
+from identity.rendering import error_page, html_headers
+from identity.stores import ClientStore, find_enabled_client, get_client_store
+from identity.tokens.keys import get_key_ring
+from identity.tokens.subject import subject_for
+from identity.validation.jwt_tokens import decode_own_jwt
+
+logger = logging.getLogger(__name__)
+CONFIRMED = "confirm_logout"
+
+
+@csrf_exempt  # RPs send users here cross-site; signing out without a valid hint needs a
+@require_http_methods(["GET", "POST"])  # confirmation, which is CSRF-checked below
+def end_session_endpoint(http: HttpRequest) -> HttpResponse:
+    """Sign the user out, tell every client of the session, then return to the client."""
+    try:
+        params = read_authorize_params(http)
+    except OAuthError as err:
+        return error_page(http, err)
+    store = get_client_store()
+    issuer = get_issuer(http)
+    client, hint_sub = _hinted_client(params, store, issuer)
+    target = _post_logout_redirect(params, client)
+    user = getattr(http, "user", None)
+    signed_in = user is not None and user.is_authenticated
+    matches = client is not None and signed_in and hint_sub == subject_for(client, str(user.pk))
+    if signed_in and not matches and (CONFIRMED not in params or http.method != "POST"):
+        return html_headers(render(http, "identity/logout_confirm.html", {"params": params}))
+    if signed_in and not matches:
+        return csrf_protect(lambda r: _sign_out(r, store, issuer, target))(http)
+    return _sign_out(http, store, issuer, target)
+
+
+def _sign_out(http: HttpRequest, store: ClientStore, issuer: str,
+              target: str | None) -> HttpResponse:
+    sid = http.session.get(sessions.SESSION_ID)
+    frames = []
+    for client_id in sessions.session_clients(http):
+        client = find_enabled_client(store, client_id)
+        if client is None or not client.front_channel_logout_uri:
+            continue
+        uri = client.front_channel_logout_uri
+        if client.front_channel_logout_session_required and sid:
+            separator = "&" if urlsplit(uri).query else "?"
+            uri = f"{uri}{separator}{urlencode({'iss': issuer, 'sid': sid})}"
+        frames.append(uri)
+    if getattr(http, "user", None) is not None and http.user.is_authenticated:
+        logger.info("user signed out, %d front-channel logout URIs", len(frames))
+    logout(http)
+    response = render(http, "identity/logged_out.html", {"frames": frames, "target": target})
+    csp = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'"
+    origins = sorted({"{0.scheme}://{0.netloc}".format(urlsplit(f)) for f in frames})
+    if origins:
+        csp += "; frame-src " + " ".join(origins)
+    return html_headers(response, csp=csp)
+
+
+def _hinted_client(params: Mapping[str, str], store: ClientStore,
+                   issuer: str) -> tuple[Client | None, str | None]:
+    hint = params.get("id_token_hint")
+    if hint is None:
+        return None, None
+    try:
+        claims = decode_own_jwt(hint, get_key_ring(), issuer, typ=None, verify_exp=False)
+    except InvalidToken:
+        return None, None
+    audience = claims.get("aud")
+    client_id = audience if isinstance(audience, str) else None
+    asked = params.get("client_id")
+    if client_id is None or (asked is not None and asked != client_id):
+        return None, None
+    return find_enabled_client(store, client_id), str(claims.get("sub", ""))
+
+
+def _post_logout_redirect(params: Mapping[str, str], client: Client | None) -> str | None:
+    uri = params.get("post_logout_redirect_uri")
+    if uri is None or client is None or uri not in client.post_logout_redirect_uris:
+        return None  # never redirect anywhere not registered for a hinted client
+    state = params.get("state")
+    if state is None:
+        return uri
+    separator = "&" if urlsplit(uri).query else "?"
+    return f"{uri}{separator}{urlencode({'state': state})}"

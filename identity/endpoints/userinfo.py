@@ -1,0 +1,68 @@
+"""The userinfo endpoint: claims of the signed-in user for the identity scopes granted.
+
+Spec: OpenID Connect Core §5.3; RFC 6750 §2 (bearer token in the header or the form body) and
+§3.1 (errors).
+"""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from django.views.decorators.csrf import csrf_exempt
+
+from identity.constants import StandardScope
+from identity.cors import with_cors
+from identity.endpoints.forms import read_form
+from identity.endpoints.guard import protocol_errors
+from identity.endpoints.issuer import get_issuer
+from identity.errors import InsufficientScope, InvalidRequest, InvalidToken, MethodNotAllowed
+from identity.rendering import json_response
+from identity.stores import (
+    find_enabled_client,
+    get_client_store,
+    get_resource_store,
+    get_user_store,
+)
+from identity.tokens.keys import get_key_ring
+from identity.tokens.subject import subject_for
+from identity.validation.jwt_tokens import decode_own_jwt
+
+
+def bearer_token(http: HttpRequest) -> str:
+    """Return the access token from `Authorization: Bearer` or, for a form POST, the body."""
+    header = http.headers.get("Authorization")
+    body_token = None
+    if http.method == "POST" and (http.content_type or "").startswith("application/x-www"):
+        body_token = read_form(http).get("access_token")
+    if header and body_token:
+        raise InvalidRequest("send the token in one place only")
+    if header:
+        scheme, _, value = header.partition(" ")
+        if scheme.lower() != "bearer" or not value.strip():
+            raise InvalidToken("use the Bearer scheme")
+        return value.strip()
+    if body_token:
+        return body_token
+    raise InvalidToken("an access token is required")
+
+
+@csrf_exempt
+@with_cors("GET, POST")
+@protocol_errors
+def userinfo_endpoint(http: HttpRequest) -> HttpResponse:
+    """Return the user's claims."""
+    if http.method not in ("GET", "POST"):
+        raise MethodNotAllowed("GET, POST")
+    claims = decode_own_jwt(bearer_token(http), get_key_ring(), get_issuer(http), typ="at+jwt")
+    scopes = str(claims.get("scope", "")).split()
+    if StandardScope.OPENID not in scopes:
+        raise InsufficientScope(StandardScope.OPENID)
+    client = find_enabled_client(get_client_store(), str(claims.get("client_id", "")))
+    users = get_user_store()
+    subject = str(claims.get("sub", ""))
+    if client is None or "auth_time" not in claims or not users.is_active(subject):
+        raise InvalidToken("the token's client or user is no longer active")
+    resources = get_resource_store().find_resources_by_scope_names(scopes)
+    wanted = {c for r in resources.identity_resources if r.enabled for c in r.user_claims}
+    body = users.claims(subject, wanted - {"sub"})
+    body["sub"] = subject_for(client, subject)
+    return json_response(body)

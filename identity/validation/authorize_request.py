@@ -1,0 +1,130 @@
+"""Authorize request validation, in two stages.
+
+First the client and the redirect URI: until both are trusted, errors go to an error page and
+never to a redirect. Then everything else: those errors are redirected back to the client.
+Spec: RFC 6749 §4.1.1 and §4.1.2.1; OpenID Connect Core §3.1.2.1-3.1.2.2; RFC 7636.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Final
+
+from identity.constants import GrantType, StandardScope
+from identity.domain.client import Client
+from identity.domain.requests import ValidatedAuthorizeRequest
+from identity.domain.resources import Resources
+from identity.errors import (
+    InvalidRequest,
+    InvalidScope,
+    RequestNotSupported,
+    RequestUriNotSupported,
+    UnauthorizedClient,
+    UnsupportedResponseType,
+)
+from identity.stores import ClientStore, ResourceStore, find_enabled_client
+from identity.validation import pkce
+from identity.validation.redirect_uri import redirect_uri_matches
+from identity.validation.scopes import parse_scope
+
+RESPONSE_TYPE_CODE: Final = "code"
+RESPONSE_MODES: Final = ("query", "fragment", "form_post")
+PROMPTS: Final = frozenset({"none", "login", "consent", "select_account"})
+
+
+class UntrustedRequest(InvalidRequest):
+    """The client or redirect URI cannot be trusted: show an error page, never redirect."""
+
+    redirectable = False
+
+
+def trusted_client_and_redirect(params: Mapping[str, str],
+                                store: ClientStore) -> tuple[Client, str]:
+    """Return the enabled client and its registered redirect URI, or raise UntrustedRequest."""
+    client_id = params.get("client_id")
+    if client_id is None:
+        raise UntrustedRequest("client_id is missing")
+    client = find_enabled_client(store, client_id)
+    if client is None:
+        raise UntrustedRequest("unknown or disabled client", detail=f"client_id={client_id!r}")
+    redirect_uri = params.get("redirect_uri")
+    if redirect_uri is None:
+        raise UntrustedRequest("redirect_uri is missing")
+    if not redirect_uri_matches(redirect_uri, client.redirect_uris):
+        raise UntrustedRequest("redirect_uri is not registered for this client",
+                               detail=f"client_id={client_id!r}")
+    return client, redirect_uri
+
+
+def validate_authorize_request(params: Mapping[str, str], client: Client, redirect_uri: str,
+                               store: ResourceStore) -> ValidatedAuthorizeRequest:
+    """Check every other parameter; raise a redirectable OAuthError on the first problem."""
+    if "request" in params:
+        raise RequestNotSupported("request objects are not supported")
+    if "request_uri" in params:
+        raise RequestUriNotSupported("request_uri is not supported")
+    response_type = params.get("response_type")
+    if response_type is None:
+        raise InvalidRequest("response_type is missing")
+    if response_type != RESPONSE_TYPE_CODE:
+        raise UnsupportedResponseType("only response_type=code is supported")
+    if GrantType.AUTHORIZATION_CODE not in client.allowed_grant_types:
+        raise UnauthorizedClient("the client may not use the authorization code flow")
+    if client.require_request_object:
+        raise InvalidRequest("this client requires request objects, which are not supported")
+    response_mode = params.get("response_mode", "query")
+    if response_mode not in RESPONSE_MODES:
+        raise InvalidRequest("response_mode must be query, fragment or form_post")
+    scopes, resources = _scopes(parse_scope(params.get("scope")), client, store)
+    challenge, method = pkce.validate_challenge(client, params.get("code_challenge"),
+                                                params.get("code_challenge_method"))
+    return ValidatedAuthorizeRequest(
+        client=client, redirect_uri=redirect_uri, response_mode=response_mode, scopes=scopes,
+        resources=resources, state=params.get("state"), nonce=params.get("nonce"),
+        prompt=_prompt(params.get("prompt")), max_age=_max_age(params.get("max_age")),
+        login_hint=params.get("login_hint"), code_challenge=challenge,
+        code_challenge_method=method)
+
+
+def _prompt(value: str | None) -> frozenset[str]:
+    prompts = frozenset(value.split()) if value else frozenset()
+    if not prompts <= PROMPTS:
+        raise InvalidRequest("prompt must be some of none, login, consent, select_account")
+    if "none" in prompts and len(prompts) > 1:
+        raise InvalidRequest("prompt=none cannot be combined with other values")
+    return prompts
+
+
+def _max_age(value: str | None) -> int | None:
+    if value is None:
+        return None
+    if not value.isdigit() or len(value) > 9:
+        raise InvalidRequest("max_age must be a non-negative number of seconds")
+    return int(value)
+
+
+def _scopes(requested: tuple[str, ...], client: Client,
+            store: ResourceStore) -> tuple[tuple[str, ...], Resources]:
+    if not requested:
+        raise InvalidScope("scope is required")
+    # offline_access follows AllowOfflineAccess, listed in AllowedScopes or not (IdentityServer).
+    not_allowed = [s for s in requested if s not in client.allowed_scopes
+                   and s != StandardScope.OFFLINE_ACCESS]
+    if StandardScope.OFFLINE_ACCESS in requested and not client.allow_offline_access:
+        not_allowed.append(StandardScope.OFFLINE_ACCESS)
+    if not_allowed:
+        raise InvalidScope(f"the client may not request {' '.join(dict.fromkeys(not_allowed))}")
+    found = store.find_resources_by_scope_names(requested)
+    identity = {r.name for r in found.identity_resources if r.enabled}
+    api = {s.name for s in found.api_scopes if s.enabled}
+    unknown = [s for s in requested
+               if s not in identity | api and s != StandardScope.OFFLINE_ACCESS]
+    if unknown:
+        raise InvalidScope(f"unknown or disabled scope: {' '.join(unknown)}")
+    if identity and StandardScope.OPENID not in requested:
+        raise InvalidScope("identity scopes need the openid scope")
+    return requested, Resources(
+        identity_resources=tuple(r for r in found.identity_resources if r.name in identity),
+        api_scopes=tuple(s for s in found.api_scopes if s.name in api),
+        api_resources=tuple(r for r in found.api_resources
+                            if r.enabled and not set(r.scopes).isdisjoint(api)))

@@ -1,0 +1,77 @@
+"""The refresh token grant.
+
+Spec: RFC 6749 §6 (scope may narrow, never widen; bound to the client); RFC 9700 §4.14.2
+(rotation, and revocation of the whole family when a rotated token is used again).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import TYPE_CHECKING, Final
+
+from identity.constants import SCOPE, GrantType, StandardScope, TokenUsage
+from identity.domain.client import Client
+from identity.domain.grants import GRANT_REFRESH_TOKEN
+from identity.domain.requests import UserSession, ValidatedTokenRequest
+from identity.errors import InvalidGrant, InvalidRequest, InvalidScope
+from identity.validation.grants.authorization_code import handle_key
+from identity.validation.scopes import parse_scope, resolve_user_scopes
+
+if TYPE_CHECKING:
+    from identity.validation.token_request import TokenContext
+
+logger = logging.getLogger(__name__)
+GRANT_TYPE: Final = GrantType.REFRESH_TOKEN
+PARAMETERS: Final = frozenset({"refresh_token", SCOPE})
+_INVALID: Final = "the refresh token is invalid, expired or revoked"
+
+
+def handle(params: Mapping[str, str], client: Client,
+           context: TokenContext) -> ValidatedTokenRequest:
+    """Exchange a refresh token of this client for new tokens."""
+    token = params.get("refresh_token")
+    if token is None:
+        raise InvalidRequest("refresh_token is missing")
+    key = handle_key(token)
+    grant = context.grants.get(key)
+    if grant is None or grant.type != GRANT_REFRESH_TOKEN:
+        raise InvalidGrant(_INVALID)
+    if grant.client_id != client.client_id:
+        raise InvalidGrant(_INVALID, detail=f"token of {grant.client_id!r} presented by "
+                                            f"{client.client_id!r}")
+    if grant.is_expired(context.now):
+        raise InvalidGrant(_INVALID, detail="expired")
+    if client.refresh_token_usage == TokenUsage.OneTimeOnly:
+        if grant.consumed is not None or not context.grants.consume(key, context.now):
+            _reused(context, key, grant, client)
+    if not context.users.is_active(grant.subject_id):
+        raise InvalidGrant("the user is no longer active")
+    granted = tuple(grant.data["scopes"])
+    requested = parse_scope(params.get(SCOPE)) or granted
+    wider = [s for s in requested if s not in granted]
+    if wider:
+        raise InvalidScope(f"a refresh cannot add scopes: {' '.join(wider)}")
+    if StandardScope.OFFLINE_ACCESS not in requested:
+        requested = (*requested, StandardScope.OFFLINE_ACCESS.value)
+    data = grant.data
+    return ValidatedTokenRequest(
+        client=client, grant_type=GRANT_TYPE, scopes=requested,
+        resources=resolve_user_scopes(requested, context.resources), subject=grant.subject_id,
+        session=UserSession(grant.subject_id, data["auth_time"], grant.session_id,
+                            tuple(data.get("amr", ("pwd",)))),
+        grant=grant, presented_refresh_token=token)
+
+
+def _reused(context: TokenContext, key: str, grant: object, client: Client) -> None:
+    current = context.grants.get(key)
+    consumed = current.consumed if current is not None else None
+    grace = timedelta(seconds=context.refresh_reuse_grace)
+    if consumed is not None and grace and context.now - consumed <= grace:
+        return  # concurrent refreshes within the grace window: both succeed
+    family = current.family if current is not None else key
+    removed = context.grants.remove_family(family or key)
+    logger.warning("rotated refresh token reused by client %s: %d grants revoked",
+                   client.client_id, removed)
+    raise InvalidGrant(_INVALID, detail="reuse of a rotated refresh token")
