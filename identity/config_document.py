@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import functools
 import json
 import re
 import types
@@ -141,14 +142,19 @@ def _type_name(value: Any) -> str:
 
 # ---- object building, driven by the dataclass annotations --------------------------------------
 
+@functools.cache
+def _schema(cls: type) -> tuple[dict[str, Any], dict[str, str], tuple[str, ...]]:
+    """Return a class's type hints, its fields by lower-case JSON key, and its required fields."""
+    fields = dataclasses.fields(cls)
+    return (typing.get_type_hints(cls), {json_name(f.name).lower(): f.name for f in fields},
+            tuple(f.name for f in fields if f.default is dataclasses.MISSING))
+
+
 def _build(cls: type[T], item: Any, where: str, problems: list[str]) -> T | None:
     if not isinstance(item, dict):
         problems.append(f"{where}: expected an object, got {_type_name(item)}.")
         return None
-    hints = typing.get_type_hints(cls)
-    by_key = {json_name(f.name).lower(): f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
-    required = [f.name for f in dataclasses.fields(cls)  # type: ignore[arg-type]
-                if f.default is dataclasses.MISSING]
+    hints, by_key, required = _schema(cls)
     values: dict[str, Any] = {}
     before = len(problems)
     label = where

@@ -82,7 +82,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # Keep connections across requests: gunicorn workers are long-lived.
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", default=60))
     DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
-CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://identity")}
+# Local memory holds up to 20,000 entries per process (Django's default is 300, too few for the
+# client cache of a busy server); set CACHE_URL to redis://... when several processes serve.
+CACHES = {"default": env.cache("CACHE_URL",
+                               default="locmemcache://identity?MAX_ENTRIES=20000")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 IDENTITY = {
