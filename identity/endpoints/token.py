@@ -63,5 +63,5 @@ def token_endpoint(http: HttpRequest) -> HttpResponse:
         identity_settings.ACCESS_TOKEN_STATIC_AUDIENCE))
     signals.token_issued.send(token_endpoint, client_id=client.client_id,
                               grant_type=request.grant_type, scopes=request.scopes)
-    logger.info("token issued client_id=%s grant_type=%s", client.client_id, request.grant_type)
+    logger.debug("token issued client_id=%s grant_type=%s", client.client_id, request.grant_type)
     return json_response(body)

@@ -1,14 +1,21 @@
-"""A client store decorator on Django's cache, shared across processes when the cache is Redis.
+"""Store decorators on Django's cache, shared across processes when the cache is Redis.
 
 Spec: IdentityServer `CachingClientStore<T>`; unlike it, entries are invalidated when a client is
 saved (IdentityServer4.EntityFramework#124), so an admin edit takes effect on the next request.
+
+Each entry sits in the shared cache beside a small random stamp. A process keeps the values it
+has unpickled, with their stamps; a request reads only the stamp, and unpickles the value again
+only when the stamp changed. Invalidation deletes both, on every process at once.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Iterable, Iterator
+import secrets
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, Final, TypeVar
 
 from django.core.cache import caches
 
@@ -19,7 +26,57 @@ from identity.stores import ClientStore, ResourceStore
 from identity.stores.memory import InMemoryResourceStore
 
 logger = logging.getLogger(__name__)
-KEY_VERSION = "v1"
+KEY_VERSION: Final = "v1"
+MEMO_LIMIT: Final = 10_000  # values a process keeps unpickled
+T = TypeVar("T")
+
+
+class StampedCache:
+    """Shared entries with stamps, and this process's unpickled copies of them."""
+
+    def __init__(self) -> None:
+        self._memo: dict[str, tuple[str, Any]] = {}
+        self._lock = threading.Lock()
+
+    def get_or_load(self, key: str, load: Callable[[], T | None], timeout: int) -> T | None:
+        """Return the value under `key`, loading and caching it when absent (None: not cached)."""
+        cache = caches[identity_settings.CACHE_ALIAS]
+        try:
+            stamp = cache.get(_stamp_key(key))
+            memo = self._memo.get(key)
+            if stamp is not None and memo is not None and memo[0] == stamp:
+                return memo[1]  # type: ignore[no-any-return]
+            value = cache.get(key) if stamp is not None else None
+        except Exception:  # a cache outage must not stop token issuance
+            logger.warning("cache unavailable; reading the store", exc_info=True)
+            return load()
+        if value is None:
+            value = load()
+            if value is None:
+                return None  # misses are not cached
+            stamp = secrets.token_hex(8)
+            try:
+                cache.set_many({key: value, _stamp_key(key): stamp}, timeout)
+            except Exception:
+                logger.warning("cache unavailable; not caching", exc_info=True)
+                return value  # type: ignore[no-any-return]
+        with self._lock:
+            if len(self._memo) >= MEMO_LIMIT:
+                self._memo.clear()
+            self._memo[key] = (stamp, value)
+        return value  # type: ignore[no-any-return]
+
+    def delete(self, key: str) -> None:
+        """Invalidate `key` in the shared cache (and so in every process)."""
+        caches[identity_settings.CACHE_ALIAS].delete_many([key, _stamp_key(key)])
+        self._memo.pop(key, None)
+
+
+def _stamp_key(key: str) -> str:
+    return key + ":stamp"
+
+
+_cache = StampedCache()
 
 
 def client_cache_key(client_id: str) -> str:
@@ -30,7 +87,7 @@ def client_cache_key(client_id: str) -> str:
 
 def invalidate_client(client_id: str) -> None:
     """Drop a client from the shared cache; the next lookup reads the store again."""
-    caches[identity_settings.CACHE_ALIAS].delete(client_cache_key(client_id))
+    _cache.delete(client_cache_key(client_id))
 
 
 class CachingClientStore:
@@ -41,34 +98,22 @@ class CachingClientStore:
 
     def find_client_by_id(self, client_id: str) -> Client | None:
         """Return the cached client, or read it from the inner store and cache it."""
-        cache = caches[identity_settings.CACHE_ALIAS]
-        key = client_cache_key(client_id)
-        try:
-            client = cache.get(key)
-        except Exception:  # a cache outage must not stop token issuance
-            logger.warning("client cache unavailable; reading the store", exc_info=True)
-            return self.inner.find_client_by_id(client_id)
-        if isinstance(client, Client) and client.client_id == client_id:
-            return client
-        client = self.inner.find_client_by_id(client_id)
-        if client is not None:
-            try:
-                cache.set(key, client, identity_settings.CLIENT_CACHE_TIMEOUT)
-            except Exception:
-                logger.warning("client cache unavailable; not caching", exc_info=True)
-        return client
+        client = _cache.get_or_load(client_cache_key(client_id),
+                                    lambda: self.inner.find_client_by_id(client_id),
+                                    identity_settings.CLIENT_CACHE_TIMEOUT)
+        return client if client is not None and client.client_id == client_id else None
 
     def all_clients(self) -> Iterator[Client]:
         """Yield every client of the inner store (not cached: used by tools, not requests)."""
         return self.inner.all_clients()
 
 
-RESOURCES_KEY = f"identity:resources:{KEY_VERSION}"
+RESOURCES_KEY: Final = f"identity:resources:{KEY_VERSION}"
 
 
 def invalidate_resources() -> None:
     """Drop the cached resource snapshot; the next lookup reads the store again."""
-    caches[identity_settings.CACHE_ALIAS].delete(RESOURCES_KEY)
+    _cache.delete(RESOURCES_KEY)
 
 
 class CachingResourceStore:
@@ -82,19 +127,11 @@ class CachingResourceStore:
         self.inner = inner
 
     def _snapshot(self) -> InMemoryResourceStore:
-        cache = caches[identity_settings.CACHE_ALIAS]
-        try:
-            resources = cache.get(RESOURCES_KEY)
-        except Exception:
-            logger.warning("resource cache unavailable; reading the store", exc_info=True)
-            return InMemoryResourceStore(self.inner.all_resources())
-        if not isinstance(resources, Resources):
-            resources = self.inner.all_resources()
-            try:
-                cache.set(RESOURCES_KEY, resources, identity_settings.RESOURCE_CACHE_TIMEOUT)
-            except Exception:
-                logger.warning("resource cache unavailable; not caching", exc_info=True)
-        return InMemoryResourceStore(resources)
+        store = _cache.get_or_load(
+            RESOURCES_KEY, lambda: InMemoryResourceStore(self.inner.all_resources()),
+            identity_settings.RESOURCE_CACHE_TIMEOUT)
+        assert store is not None
+        return store
 
     def find_resources_by_scope_names(self, names: Iterable[str]) -> Resources:
         """Return the named scopes and their API resources from the snapshot."""
