@@ -10,3 +10,5 @@ token_issued = Signal()
 client_authentication_failed = Signal()
 # client_id: sent at most once per LAST_USED_INTERVAL per process, for "last used" bookkeeping
 client_used = Signal()
+# client_id, kind ("access_token" or "refresh_token")
+token_revoked = Signal()

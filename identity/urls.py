@@ -10,7 +10,9 @@ from identity.endpoints.authorize import authorize_endpoint
 from identity.endpoints.consent import consent_page
 from identity.endpoints.discovery import oauth_authorization_server, openid_configuration
 from identity.endpoints.end_session import end_session_endpoint
+from identity.endpoints.introspection import introspection_endpoint
 from identity.endpoints.jwks import jwks_endpoint
+from identity.endpoints.revocation import revocation_endpoint
 from identity.endpoints.token import token_endpoint
 from identity.endpoints.userinfo import userinfo_endpoint
 
@@ -25,6 +27,8 @@ urlpatterns = [
     path("connect/authorize", authorize_endpoint, name="authorize"),
     path("connect/token", token_endpoint, name="token"),
     path("connect/userinfo", userinfo_endpoint, name="userinfo"),
+    path("connect/introspect", introspection_endpoint, name="introspection"),
+    path("connect/revocation", revocation_endpoint, name="revocation"),
     path("connect/endsession", end_session_endpoint, name="end_session"),
     path("connect/consent", consent_page, name="consent"),
     path("account/login", LoginView.as_view(), name="login"),

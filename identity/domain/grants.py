@@ -46,3 +46,5 @@ class Consent:
 
 GRANT_AUTHORIZATION_CODE = "authorization_code"
 GRANT_REFRESH_TOKEN = "refresh_token"
+GRANT_REFERENCE_TOKEN = "reference_token"
+GRANT_REVOKED_JTI = "revoked_jti"

@@ -45,6 +45,13 @@ def discovery_document(issuer: str, *, openid: bool) -> dict[str, Any]:
         "token_endpoint_auth_methods_supported": [
             ClientAuthMethod.CLIENT_SECRET_BASIC.value, ClientAuthMethod.CLIENT_SECRET_POST.value,
             ClientAuthMethod.NONE.value],
+        "introspection_endpoint": issuer + reverse("identity:introspection"),
+        "introspection_endpoint_auth_methods_supported": [
+            ClientAuthMethod.CLIENT_SECRET_BASIC.value, ClientAuthMethod.CLIENT_SECRET_POST.value],
+        "revocation_endpoint": issuer + reverse("identity:revocation"),
+        "revocation_endpoint_auth_methods_supported": [
+            ClientAuthMethod.CLIENT_SECRET_BASIC.value, ClientAuthMethod.CLIENT_SECRET_POST.value,
+            ClientAuthMethod.NONE.value],
         "code_challenge_methods_supported": ["S256", "plain"],
         "authorization_response_iss_parameter_supported": True,
     }

@@ -12,23 +12,22 @@ from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.debug import sensitive_post_parameters
 
-from identity import clock, signals, throttling, usage
+from identity import clock, signals, usage
 from identity.conf import identity_settings
 from identity.cors import with_cors
+from identity.endpoints.caller import authenticated_client
 from identity.endpoints.forms import read_form
 from identity.endpoints.guard import protocol_errors
 from identity.endpoints.issuer import get_issuer
-from identity.errors import InvalidClient, MethodNotAllowed
+from identity.errors import MethodNotAllowed
 from identity.rendering import json_response
 from identity.responses.token import TokenIssuer, create_token_response
 from identity.stores import (
-    get_client_store,
     get_grant_store,
     get_resource_store,
     get_user_store,
 )
 from identity.tokens.keys import get_key_ring
-from identity.validation.client_auth import authenticate_client, extract_credentials
 from identity.validation.token_request import TokenContext, validate_token_request
 
 logger = logging.getLogger(__name__)
@@ -43,16 +42,7 @@ def token_endpoint(http: HttpRequest) -> HttpResponse:
     if http.method != "POST":
         raise MethodNotAllowed("POST")
     params = read_form(http)
-    credentials = extract_credentials(params, http.headers.get("Authorization"))
-    address = throttling.client_address(http)
-    throttling.check_not_locked(credentials.client_id, address)
-    try:
-        client = authenticate_client(credentials, get_client_store(), clock.now())
-    except InvalidClient as err:
-        throttling.record_failure(credentials.client_id, address)
-        signals.client_authentication_failed.send(
-            token_endpoint, client_id=credentials.client_id, address=address, reason=err.detail)
-        raise
+    client = authenticated_client(http, params)
     usage.note_client_use(client.client_id)
     now = clock.now()
     grants, users = get_grant_store(), get_user_store()

@@ -9,6 +9,7 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
+from identity import clock
 from identity.constants import StandardScope
 from identity.cors import with_cors
 from identity.endpoints.forms import read_form
@@ -19,12 +20,13 @@ from identity.rendering import json_response
 from identity.stores import (
     find_enabled_client,
     get_client_store,
+    get_grant_store,
     get_resource_store,
     get_user_store,
 )
 from identity.tokens.keys import get_key_ring
 from identity.tokens.subject import subject_for
-from identity.validation.jwt_tokens import decode_own_jwt
+from identity.validation.token_lookup import ACCESS_TOKEN, find_token
 
 
 def bearer_token(http: HttpRequest) -> str:
@@ -52,7 +54,11 @@ def userinfo_endpoint(http: HttpRequest) -> HttpResponse:
     """Return the user's claims."""
     if http.method not in ("GET", "POST"):
         raise MethodNotAllowed("GET, POST")
-    claims = decode_own_jwt(bearer_token(http), get_key_ring(), get_issuer(http), typ="at+jwt")
+    found = find_token(bearer_token(http), ring=get_key_ring(), issuer=get_issuer(http),
+                       grants=get_grant_store(), clients=get_client_store(), now=clock.now())
+    if found is None or found.kind != ACCESS_TOKEN:
+        raise InvalidToken("the access token is invalid, expired or revoked")
+    claims = found.claims
     scopes = str(claims.get("scope", "")).split()
     if StandardScope.OPENID not in scopes:
         raise InsufficientScope(StandardScope.OPENID)

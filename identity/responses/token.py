@@ -13,13 +13,14 @@ from typing import Any
 
 from identity.constants import (
     JWT_ACCESS_TOKEN_TYPE,
+    AccessTokenType,
     GrantType,
     StandardScope,
     TokenExpiration,
     TokenType,
     TokenUsage,
 )
-from identity.domain.grants import GRANT_REFRESH_TOKEN, PersistedGrant
+from identity.domain.grants import GRANT_REFERENCE_TOKEN, GRANT_REFRESH_TOKEN, PersistedGrant
 from identity.domain.requests import ValidatedTokenRequest
 from identity.stores import PersistedGrantStore, UserStore
 from identity.tokens.claims import access_token_claims, id_token_claims
@@ -47,7 +48,10 @@ def create_token_response(request: ValidatedTokenRequest,
     api_claims = _user_claims(request, issuer, api=True)
     claims = access_token_claims(request, issuer.issuer, now, issuer.static_audience, api_claims)
     key = issuer.ring.signing_key()
-    access_token = sign(claims, key, JWT_ACCESS_TOKEN_TYPE)
+    if request.client.access_token_type == AccessTokenType.Reference:
+        access_token = _reference_token(claims, request, issuer)
+    else:
+        access_token = sign(claims, key, JWT_ACCESS_TOKEN_TYPE)
     body: dict[str, Any] = {
         "access_token": access_token,
         "token_type": TokenType.BEARER.value,
@@ -62,6 +66,25 @@ def create_token_response(request: ValidatedTokenRequest,
                                     _user_claims(request, issuer, api=False))
         body["id_token"] = sign(id_claims, key, "JWT")
     return body
+
+
+def _family(request: ValidatedTokenRequest) -> str:
+    # Tokens descending from one code share its key: a replay or a revocation reaches them all.
+    parent = request.grant
+    return (parent.family or parent.key) if parent is not None else ""
+
+
+def _reference_token(claims: dict[str, Any], request: ValidatedTokenRequest,
+                     issuer: TokenIssuer) -> str:
+    handle = secrets.token_urlsafe(32)
+    issuer.grants.store(PersistedGrant(
+        key=handle_key(handle), type=GRANT_REFERENCE_TOKEN, client_id=request.client.client_id,
+        subject_id=request.subject or "",
+        session_id=request.session.session_id if request.session else "",
+        family=_family(request), created=issuer.now,
+        expires=issuer.now + timedelta(seconds=request.client.access_token_lifetime),
+        data={"claims": claims}))
+    return handle
 
 
 def _user_claims(request: ValidatedTokenRequest, issuer: TokenIssuer, *,
@@ -103,7 +126,7 @@ def _refresh_token(request: ValidatedTokenRequest, issuer: TokenIssuer) -> str |
         return request.presented_refresh_token
     handle = secrets.token_urlsafe(32)
     assert request.session is not None
-    family = (parent.family or parent.key) if parent is not None else ""
+    family = _family(request)
     issuer.grants.store(PersistedGrant(
         key=handle_key(handle), type=GRANT_REFRESH_TOKEN, client_id=client.client_id,
         subject_id=request.subject, session_id=request.session.session_id, family=family,

@@ -66,6 +66,10 @@ class PersistedGrantStore(Protocol):
         """Delete every grant that came from `family`."""
         ...
 
+    def remove(self, key: str) -> None:
+        """Delete one grant."""
+        ...
+
     def remove_all(self, subject_id: str, client_id: str) -> int:
         """Delete every grant of a user for a client."""
         ...

@@ -30,8 +30,10 @@ def test_document_lists_what_exists(client, seeded, identity_config, path) -> No
     assert {"openid", "profile", "api1", "api2.read_only", "offline_access"} <= set(
         doc["scopes_supported"])
     # Nothing that does not exist yet:
-    for absent in ("introspection_endpoint", "revocation_endpoint", "registration_endpoint",
-                   "device_authorization_endpoint", "check_session_iframe"):
+    assert doc["introspection_endpoint"] == "https://id.example.com/connect/introspect"
+    assert doc["revocation_endpoint"] == "https://id.example.com/connect/revocation"
+    for absent in ("registration_endpoint", "device_authorization_endpoint",
+                   "check_session_iframe", "pushed_authorization_request_endpoint"):
         assert absent not in doc
 
 

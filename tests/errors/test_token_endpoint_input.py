@@ -80,11 +80,11 @@ def test_unexpected_exception_is_a_json_500_without_details(seeded, token_post, 
 def test_database_outage_is_a_json_503(seeded, token_post, monkeypatch) -> None:
     from django.db import OperationalError
 
-    from identity.endpoints import token
+    from identity.endpoints import caller
 
     def down(*args, **kwargs):
         raise OperationalError("connection refused")
 
-    monkeypatch.setattr(token, "get_client_store", down)
+    monkeypatch.setattr(caller, "get_client_store", down)
     _is_json_error(token_post({"grant_type": "client_credentials"}, auth=AUTH), 503,
                    "temporarily_unavailable")

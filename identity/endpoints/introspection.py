@@ -1,0 +1,59 @@
+"""The introspection endpoint: is this token active, and what does it carry?
+
+Spec: RFC 7662 §2. Callers are API resources (their ApiSecrets, as in IdentityServer) or
+clients; an API sees only tokens meant for it, a client only its own.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from django.http import HttpRequest, HttpResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.debug import sensitive_post_parameters
+
+from identity import clock
+from identity.endpoints.caller import Caller, authenticated_caller
+from identity.endpoints.forms import read_form
+from identity.endpoints.guard import protocol_errors
+from identity.endpoints.issuer import get_issuer
+from identity.errors import InvalidRequest, MethodNotAllowed
+from identity.rendering import json_response
+from identity.stores import get_client_store, get_grant_store
+from identity.tokens.keys import get_key_ring
+from identity.validation.token_lookup import ACCESS_TOKEN, FoundToken, find_token
+
+INACTIVE: Final = {"active": False}
+_MEMBERS: Final = ("scope", "client_id", "sub", "aud", "iss", "exp", "iat", "nbf", "jti")
+
+
+@csrf_exempt
+@sensitive_post_parameters("token", "client_secret")
+@protocol_errors
+def introspection_endpoint(http: HttpRequest) -> HttpResponse:
+    """Answer whether a token is active, for an authenticated API or client."""
+    if http.method != "POST":
+        raise MethodNotAllowed("POST")
+    params = read_form(http)
+    caller = authenticated_caller(http, params)
+    token = params.get("token")
+    if token is None:
+        raise InvalidRequest("token is missing")
+    found = find_token(token, ring=get_key_ring(), issuer=get_issuer(http),
+                       grants=get_grant_store(), clients=get_client_store(), now=clock.now())
+    if found is None or not _visible(found, caller):
+        return json_response(INACTIVE)
+    return json_response(_describe(found))
+
+
+def _visible(found: FoundToken, caller: Caller) -> bool:
+    if caller.api is not None:
+        return found.kind == ACCESS_TOKEN and caller.api in found.audiences
+    return caller.client is not None and found.client_id == caller.client.client_id
+
+
+def _describe(found: FoundToken) -> dict[str, Any]:
+    body: dict[str, Any] = {"active": True}
+    body.update({k: found.claims[k] for k in _MEMBERS if k in found.claims})
+    body["token_type"] = "Bearer" if found.kind == ACCESS_TOKEN else found.kind
+    return body

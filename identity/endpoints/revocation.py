@@ -1,0 +1,74 @@
+"""The revocation endpoint: a client gives back a refresh token or an access token.
+
+Spec: RFC 7009 §2. The hint is only a hint; an unknown token answers 200; another client's
+token answers 200 and stays valid (§2.1: the server must not reveal it exists); a failure to
+record the revocation answers 503 (never a 200 that did not revoke).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.http import HttpRequest, HttpResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.debug import sensitive_post_parameters
+
+from identity import clock, signals
+from identity.cors import with_cors
+from identity.endpoints.caller import authenticated_client
+from identity.endpoints.forms import read_form
+from identity.endpoints.guard import protocol_errors
+from identity.endpoints.issuer import get_issuer
+from identity.errors import InvalidRequest, MethodNotAllowed, OAuthError
+from identity.rendering import json_response
+from identity.stores import get_client_store, get_grant_store
+from identity.tokens.keys import get_key_ring
+from identity.validation.token_lookup import (
+    REFRESH_TOKEN,
+    deny_list_entry,
+    find_token,
+    jwt_revocable,
+)
+
+logger = logging.getLogger(__name__)
+
+
+class UnsupportedTokenType(OAuthError):
+    """RFC 7009 §2.2.1: this kind of token cannot be revoked here."""
+
+    error = "unsupported_token_type"
+
+
+@csrf_exempt
+@sensitive_post_parameters("token", "client_secret")
+@with_cors("POST")
+@protocol_errors
+def revocation_endpoint(http: HttpRequest) -> HttpResponse:
+    """Revoke a token of the authenticated client."""
+    if http.method != "POST":
+        raise MethodNotAllowed("POST")
+    params = read_form(http)
+    client = authenticated_client(http, params)
+    token = params.get("token")
+    if token is None:
+        raise InvalidRequest("token is missing")
+    grants, now = get_grant_store(), clock.now()
+    found = find_token(token, ring=get_key_ring(), issuer=get_issuer(http), grants=grants,
+                       clients=get_client_store(), now=now)
+    if found is None or found.client_id != client.client_id:
+        return json_response({})
+    if found.grant is None:  # a JWT access token
+        if not jwt_revocable(client) or "jti" not in found.claims:
+            raise UnsupportedTokenType("this client's JWT access tokens cannot be revoked; "
+                                       "they expire on their own")
+        grants.store(deny_list_entry(found.claims, client.client_id, now))
+    elif found.kind == REFRESH_TOKEN:
+        # The refresh token's family: the tokens issued with it, reference access tokens too.
+        grants.remove_family(found.grant.family or found.grant.key)
+        grants.remove(found.grant.key)
+    else:
+        grants.remove(found.grant.key)
+    signals.token_revoked.send(revocation_endpoint, client_id=client.client_id,
+                               kind=found.kind)
+    logger.info("token revoked client_id=%s kind=%s", client.client_id, found.kind)
+    return json_response({})
