@@ -13,5 +13,6 @@ class IdentityConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        """Register the system checks."""
+        """Register the system checks and the sign-in receiver."""
         from identity import checks  # noqa: F401 - registers checks on import
+        from identity.endpoints import session  # noqa: F401 - connects user_logged_in

@@ -87,6 +87,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
 CACHES = {"default": env.cache("CACHE_URL",
                                default="locmemcache://identity?MAX_ENTRIES=20000")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+LOGIN_URL = "identity:login"
 
 IDENTITY = {
     "ISSUER": IDENTITY_ISSUER,

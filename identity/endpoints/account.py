@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth import views as auth_views
-from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
+from identity.endpoints.session import signed_in_required
 from identity.rendering import html_headers
 from identity.stores import (
     find_enabled_client,
@@ -28,7 +28,7 @@ class LoginView(auth_views.LoginView):
         return html_headers(super().dispatch(request, *args, **kwargs))
 
 
-@login_required
+@signed_in_required
 @require_http_methods(["GET", "POST"])
 def grants_page(http: HttpRequest) -> HttpResponse:
     """List the applications the user granted access to, and revoke one."""

@@ -53,9 +53,10 @@ def read_authorize_params(http: HttpRequest) -> Mapping[str, str]:
                        default_max_length=default)
 
 
-def authorize_url(params: Mapping[str, str], drop_prompts: frozenset[str]) -> str:
+def authorize_url(params: Mapping[str, str], drop_prompts: frozenset[str],
+                  drop: tuple[str, ...] = ()) -> str:
     """Rebuild the authorize URL for a return trip, without prompts already honoured."""
-    values = dict(params)
+    values = {k: v for k, v in params.items() if k not in drop}
     prompts = [p for p in values.pop("prompt", "").split() if p not in drop_prompts]
     if prompts:
         values["prompt"] = " ".join(prompts)
@@ -101,7 +102,8 @@ def _authorize(http: HttpRequest, params: Mapping[str, str], client: object, red
                                                                       request.scopes)
     step = next_interaction(request, session, int(time.time()), remembered, one_time)
     if step is Interaction.LOGIN:
-        back = authorize_url(params, frozenset({"login", "select_account"}))
+        # A fresh sign-in satisfies prompt=login and any max_age: asked once, never in a loop.
+        back = authorize_url(params, frozenset({"login", "select_account"}), ("max_age",))
         return redirect_to(resolve_url(identity_settings.LOGIN_URL) + "?" +
                            urlencode({"next": back}))
     if step is Interaction.CONSENT:

@@ -7,9 +7,8 @@ AllowRememberConsent and ConsentLifetime.
 from __future__ import annotations
 
 from datetime import timedelta
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
-from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import render
 from django.urls import reverse
@@ -20,6 +19,7 @@ from identity.conf import identity_settings
 from identity.domain.grants import Consent
 from identity.endpoints import session as sessions
 from identity.endpoints.issuer import get_issuer
+from identity.endpoints.session import signed_in_required
 from identity.errors import AccessDenied, InvalidRequest, OAuthError
 from identity.rendering import error_page, error_redirect, html_headers, redirect_to
 from identity.stores import get_client_store, get_consent_store, get_resource_store
@@ -30,7 +30,7 @@ from identity.validation.authorize_request import (
 from identity.validation.params import parse_query
 
 
-@login_required
+@signed_in_required
 @require_http_methods(["GET", "POST"])
 def consent_page(http: HttpRequest) -> HttpResponse:
     """Show the consent form for the authorize request in `return`, or record the answer."""
@@ -65,7 +65,8 @@ def consent_page(http: HttpRequest) -> HttpResponse:
             subject, client.client_id, request.scopes, now,
             now + timedelta(seconds=lifetime) if lifetime else None))
     sessions.grant_one_time_consent(http, client.client_id, request.scopes)
-    return redirect_to(back)
+    # Rebuilt from the parsed parameters, never the raw value: only our authorize URL.
+    return redirect_to(reverse("identity:authorize") + "?" + urlencode(params))
 
 
 def _authorize_params(back: str) -> QueryDict | dict[str, str]:

@@ -46,7 +46,8 @@ def end_session_endpoint(http: HttpRequest) -> HttpResponse:
     signed_in = user is not None and user.is_authenticated
     matches = client is not None and signed_in and hint_sub == subject_for(client, str(user.pk))
     if signed_in and not matches and (CONFIRMED not in params or http.method != "POST"):
-        return html_headers(render(http, "identity/logout_confirm.html", {"params": params}))
+        shown = {k: v for k, v in params.items() if k != CONFIRMED}
+        return html_headers(render(http, "identity/logout_confirm.html", {"params": shown}))
     if signed_in and not matches:
         return csrf_protect(lambda r: _sign_out(r, store, issuer, target))(http)
     return _sign_out(http, store, issuer, target)

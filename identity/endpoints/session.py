@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import secrets
 import time
+from functools import wraps
 from typing import Any
 
 from django.contrib.auth.signals import user_logged_in
+from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest
+from django.shortcuts import resolve_url
 
 from identity.domain.requests import UserSession
 
@@ -78,3 +81,17 @@ def has_one_time_consent(http: HttpRequest, client_id: str, scopes: tuple[str, .
     """Tell whether a one-time consent covers `scopes`, without using it up."""
     given = http.session.get(CONSENTED, {}).get(client_id)
     return given is not None and set(scopes) <= set(given)
+
+
+def signed_in_required(view: Any) -> Any:
+    """Send anonymous users to IDENTITY['LOGIN_URL'] (not settings.LOGIN_URL), then back."""
+
+    @wraps(view)
+    def wrapper(http: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+        if getattr(http, "user", None) is not None and http.user.is_authenticated:
+            return view(http, *args, **kwargs)
+        from identity.conf import identity_settings  # local: settings may change in tests
+
+        return redirect_to_login(http.get_full_path(), resolve_url(identity_settings.LOGIN_URL))
+
+    return wrapper

@@ -65,7 +65,21 @@ def create_token_response(request: ValidatedTokenRequest,
         id_claims = id_token_claims(request, issuer.issuer, now, access_token, key.algorithm,
                                     _user_claims(request, issuer, api=False))
         body["id_token"] = sign(id_claims, key, "JWT")
+    revoke_if_parent_gone(request, issuer.grants)
     return body
+
+
+def revoke_if_parent_gone(request: ValidatedTokenRequest, grants: PersistedGrantStore) -> None:
+    """Revoke what was just issued if a replay removed the code or refresh token meanwhile.
+
+    Spec: RFC 9700 §4.2.4, §4.14.2. A replay deletes the parent and then its family; checking
+    the parent after storing ours closes the window in which neither would see the other.
+    """
+    parent = request.grant
+    rotating = parent is not None and (parent.type != GRANT_REFRESH_TOKEN or
+                                       request.client.refresh_token_usage == TokenUsage.OneTimeOnly)
+    if rotating and parent is not None and grants.get(parent.key) is None:
+        grants.remove_family(parent.family or parent.key)
 
 
 def _family(request: ValidatedTokenRequest) -> str:
@@ -96,7 +110,9 @@ def _user_claims(request: ValidatedTokenRequest, issuer: TokenIssuer, *,
         wanted |= {c for s in request.resources.api_scopes for c in s.user_claims}
         if not request.client.update_access_token_claims_on_refresh and request.grant and \
                 request.grant.type == GRANT_REFRESH_TOKEN and "api_claims" in request.grant.data:
-            return dict(request.grant.data["api_claims"])
+            # The claims as first issued, for the APIs still in scope.
+            stored = request.grant.data["api_claims"]
+            return {k: v for k, v in stored.items() if k in wanted}
     elif request.client.always_include_user_claims_in_id_token:
         wanted = {c for r in request.resources.identity_resources for c in r.user_claims}
     else:
@@ -131,7 +147,10 @@ def _refresh_token(request: ValidatedTokenRequest, issuer: TokenIssuer) -> str |
         key=handle_key(handle), type=GRANT_REFRESH_TOKEN, client_id=client.client_id,
         subject_id=request.subject, session_id=request.session.session_id, family=family,
         created=issuer.now, expires=expires,
-        data={"scopes": list(request.scopes), "auth_time": request.session.auth_time,
+        # RFC 6749 §6: a rotated token keeps the original scope, whatever this request narrowed.
+        data={"scopes": list(parent.data["scopes"]) if parent is not None and
+              parent.type == GRANT_REFRESH_TOKEN else list(request.scopes),
+              "auth_time": request.session.auth_time,
               "amr": list(request.session.amr),
               "absolute_expires": absolute.timestamp() if absolute else None,
               "api_claims": _user_claims(request, issuer, api=True)}))

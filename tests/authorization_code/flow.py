@@ -78,3 +78,75 @@ def refresh(client, token: str, scope: str | None = None, auth=("interactive", "
     return client.post("/connect/token", urlencode(data),
                        content_type="application/x-www-form-urlencoded",
                        HTTP_AUTHORIZATION="Basic " + base64.b64encode(raw).decode())
+
+
+def authorize_post(client, **params: str):
+    """Send the authorization request as a form POST (OpenID Connect Core §3.1.2.1)."""
+    return client.post("/connect/authorize", urlencode(params),
+                       content_type="application/x-www-form-urlencoded")
+
+
+def login_with_form(client, next_url: str, username: str = "alice",
+                    password: str = "pw-alice-123"):
+    """Submit the login page's form as a browser would, returning the response."""
+    return client.post("/account/login",
+                       {"username": username, "password": password, "next": next_url})
+
+
+def assert_never_framed_or_cached(response) -> None:
+    """Assert the headers every interactive page carries: no framing, no caching."""
+    assert response["X-Frame-Options"] == "DENY"
+    assert "frame-ancestors 'none'" in response["Content-Security-Policy"]
+    assert "no-store" in response["Cache-Control"]
+
+
+def post_token(client, data: dict[str, str], auth=("interactive", "secret")):
+    """POST a form to the token endpoint; Basic credentials unless `auth` is None."""
+    headers = {}
+    if auth is not None:
+        raw = f"{auth[0]}:{auth[1]}".encode()
+        headers["HTTP_AUTHORIZATION"] = "Basic " + base64.b64encode(raw).decode()
+    return client.post("/connect/token", urlencode(data),
+                       content_type="application/x-www-form-urlencoded", **headers)
+
+
+def sign_in_for_tokens(client, *, auth=("interactive", "secret"), **overrides: str) -> dict:
+    """Sign alice in (if needed), get a PKCE code and redeem it; return the token response."""
+    pkce = Pkce.new()
+    if not client.session.get("_auth_user_id"):
+        login(client)
+    code = get_code(client, pkce, **overrides)
+    response = exchange(client, code, pkce, auth=auth)
+    assert response.status_code == 200, response.content
+    return response.json()
+
+
+def verified_claims(client, token: str, *, typ: str | None = None, leeway: int = 0) -> dict:
+    """Check a JWT's signature against the server's JWKS (fetched over the test client);
+    `leeway` accepts tokens issued by a server clock moved forward."""
+    import jwt
+
+    header = jwt.get_unverified_header(token)
+    if typ is not None:
+        assert header["typ"] == typ, header
+    keys = client.get("/.well-known/openid-configuration/jwks").json()["keys"]
+    jwk = next(k for k in keys if k["kid"] == header["kid"])
+    return jwt.decode(token, jwt.PyJWK(jwk).key, algorithms=[header["alg"]], leeway=leeway,
+                      options={"verify_aud": False})
+
+
+def sign_in_to(client, client_id: str = "interactive", redirect_uri: str = REDIRECT,
+               **overrides: str) -> dict:
+    """Run the code flow for a signed-in user with one client; return the token response."""
+    pkce = Pkce.new()
+    code = get_code(client, pkce, client_id=client_id, redirect_uri=redirect_uri, **overrides)
+    response = exchange(client, code, pkce, redirect_uri=redirect_uri, auth=(client_id, "secret"))
+    assert response.status_code == 200, response.content
+    return response.json()
+
+
+def is_signed_in(client) -> bool:
+    """Tell whether the browser session is signed in: authorize asks for a login or not."""
+    response = authorize(client, **authorize_params(Pkce.new()))
+    assert response.status_code == 302, response.content[:500]
+    return not response["Location"].startswith("/account/login?")

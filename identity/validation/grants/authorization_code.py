@@ -71,6 +71,9 @@ def handle(params: Mapping[str, str], client: Client,
 
 
 def _replayed(context: TokenContext, key: str, client: Client) -> None:
+    # The code goes first: a concurrent winner that finds it gone revokes what it just issued
+    # (responses.token.revoke_if_parent_gone), whichever of the two finishes last.
+    context.grants.remove(key)
     removed = context.grants.remove_family(key)
     logger.warning("authorization code replayed by client %s: %d grants revoked",
                    client.client_id, removed)

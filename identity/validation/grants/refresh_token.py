@@ -43,9 +43,6 @@ def handle(params: Mapping[str, str], client: Client,
                                             f"{client.client_id!r}")
     if grant.is_expired(context.now):
         raise InvalidGrant(_INVALID, detail="expired")
-    if client.refresh_token_usage == TokenUsage.OneTimeOnly:
-        if grant.consumed is not None or not context.grants.consume(key, context.now):
-            _reused(context, key, grant, client)
     if not context.users.is_active(grant.subject_id):
         raise InvalidGrant("the user is no longer active")
     granted = tuple(grant.data["scopes"])
@@ -55,6 +52,10 @@ def handle(params: Mapping[str, str], client: Client,
         raise InvalidScope(f"a refresh cannot add scopes: {' '.join(wider)}")
     if StandardScope.OFFLINE_ACCESS not in requested:
         requested = (*requested, StandardScope.OFFLINE_ACCESS.value)
+    # Last, so that a refused request does not burn the token.
+    if client.refresh_token_usage == TokenUsage.OneTimeOnly:
+        if grant.consumed is not None or not context.grants.consume(key, context.now):
+            _reused(context, key, grant, client)
     data = grant.data
     return ValidatedTokenRequest(
         client=client, grant_type=GRANT_TYPE, scopes=requested,
@@ -71,6 +72,9 @@ def _reused(context: TokenContext, key: str, grant: object, client: Client) -> N
     if consumed is not None and grace and context.now - consumed <= grace:
         return  # concurrent refreshes within the grace window: both succeed
     family = current.family if current is not None else key
+    # The presented token goes first: a concurrent winner that finds its parent gone revokes
+    # the successor it is storing (responses.token.revoke_if_parent_gone).
+    context.grants.remove(key)
     removed = context.grants.remove_family(family or key)
     logger.warning("rotated refresh token reused by client %s: %d grants revoked",
                    client.client_id, removed)

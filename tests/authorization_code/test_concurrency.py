@@ -1,0 +1,166 @@
+"""Races on one code or one refresh token, through real database connections (PostgreSQL only).
+
+Each thread has its own test client and database connection; a barrier starts them together.
+Spec: RFC 6749 §4.1.2 (a code is used once), RFC 9700 §4.2.4 and §4.14.2 (a replayed code or a
+reused rotated refresh token revokes what was issued from it).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Callable
+
+import pytest
+from django.db import connection
+from django.test import Client
+
+# Connects the user_logged_in receiver that records auth_time and sid; the URLconf imports it
+# too, but a test may sign in before its first request resolves a URL.
+import identity.endpoints.session  # noqa: F401
+from tests.authorization_code.flow import Pkce, exchange, get_code, login, refresh
+
+THREADS = 8
+ROUNDS = 20
+
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+
+
+@pytest.fixture(autouse=True)
+def _postgresql_only() -> None:
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL: concurrent connections and row-level locking")
+
+
+def _race(request: Callable[[Client], object]) -> list:
+    """Send `request` from THREADS threads at once; return the responses (or exceptions)."""
+    barrier = threading.Barrier(THREADS)
+    results: list = [None] * THREADS
+
+    def worker(index: int) -> None:
+        try:
+            browser = Client()
+            connection.ensure_connection()  # connect before the start, not during the race
+            barrier.wait(timeout=30)
+            results[index] = request(browser)
+        except BaseException as exc:  # reported by the assertions below
+            results[index] = exc
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(THREADS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not any(t.is_alive() for t in threads), "a request hung"
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
+    return results
+
+
+def _outcomes(responses: list) -> Counter:
+    return Counter((r.status_code, r.json().get("error")) for r in responses)
+
+
+def _setup(seeded, client) -> None:
+    seeded()
+    login(client)
+    # Create the signing key before the races: first use writes it to the database.
+    assert client.get("/.well-known/openid-configuration/jwks").status_code == 200
+
+
+def _code_race(client) -> tuple[list, str, Pkce]:
+    pkce = Pkce.new()
+    code = get_code(client, pkce)
+    return _race(lambda browser: exchange(browser, code, pkce)), code, pkce
+
+
+def _refresh_race(client) -> tuple[list, str]:
+    pkce = Pkce.new()
+    response = exchange(client, get_code(client, pkce), pkce)
+    assert response.status_code == 200, response.content
+    token = response.json()["refresh_token"]
+    return _race(lambda browser: refresh(browser, token)), token
+
+
+@pytest.fixture
+def slow_issuance(monkeypatch) -> None:
+    """Make issuing tokens take 100 ms, as under load: the window between consuming a grant and
+    storing the new refresh token becomes wide enough for every racing request to fall in it.
+    Revocation must not depend on timing, so the outcome must not change."""
+    import time
+
+    from identity.responses import token
+
+    original = token.sign
+
+    def sign(*args, **kwargs):
+        time.sleep(0.1)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(token, "sign", sign)
+
+
+def test_parallel_redemptions_of_one_code_succeed_exactly_once(client, seeded, alice) -> None:
+    _setup(seeded, client)
+    for round_ in range(ROUNDS):
+        responses, code, pkce = _code_race(client)
+        outcomes = _outcomes(responses)
+        assert outcomes == {(200, None): 1, (400, "invalid_grant"): THREADS - 1}, \
+            (round_, outcomes)
+        assert exchange(client, code, pkce).status_code == 400
+
+
+def _winners_token_survived(client) -> bool:
+    responses, _, _ = _code_race(client)
+    winners = [r.json() for r in responses if r.status_code == 200]
+    assert len(winners) == 1
+    # The replays happened: the tokens issued from the code must be revoked (RFC 9700 §4.2.4).
+    return refresh(client, winners[0]["refresh_token"]).status_code != 400
+
+
+BUG_CODE_RACE = ("BUG: validation/grants/authorization_code.py revokes the code's family while "
+                 "the winner has consumed the code but not yet stored its refresh token (no "
+                 "transaction spans consume and issue), so the winner's token survives")
+
+
+
+def test_parallel_redemptions_revoke_the_winners_refresh_token(client, seeded, alice,
+                                                               slow_issuance) -> None:
+    _setup(seeded, client)
+    survived = [r for r in range(ROUNDS) if _winners_token_survived(client)]
+    assert survived == [], f"the winner's refresh token survived in rounds {survived}"
+
+
+def _rotated_token_survived(client) -> bool:
+    responses, token = _refresh_race(client)
+    outcomes = _outcomes(responses)
+    # The conditional UPDATE lets one request consume the token; nothing after it can fail.
+    assert outcomes == {(200, None): 1, (400, "invalid_grant"): THREADS - 1}, outcomes
+    assert refresh(client, token).status_code == 400
+    winner = next(r for r in responses if r.status_code == 200).json()
+    # Every loser reused a rotated token: the whole family, the winner's new token included,
+    # must be revoked (RFC 9700 §4.14.2).
+    return refresh(client, winner["refresh_token"]).status_code != 400
+
+
+def test_parallel_refreshes_of_one_token_succeed_exactly_once(client, seeded, alice) -> None:
+    _setup(seeded, client)
+    survived = [r for r in range(ROUNDS) if _rotated_token_survived(client)]
+    # Which of the two outcomes a round ends in depends on timing: see the test below.
+    print(f"rotated token survived in {len(survived)}/{ROUNDS} rounds: {survived}")
+
+
+BUG_REFRESH_RACE = ("BUG: validation/grants/refresh_token.py revokes the family while the winner "
+                    "has consumed the token but not yet stored its successor (no transaction "
+                    "spans consume and issue), so the successor survives the reuse detection")
+
+
+
+def test_parallel_refreshes_revoke_the_whole_family(client, seeded, alice,
+                                                    slow_issuance) -> None:
+    _setup(seeded, client)
+    survived = [r for r in range(ROUNDS) if _rotated_token_survived(client)]
+    assert survived == [], f"a rotated token survived in rounds {survived}"

@@ -1,0 +1,216 @@
+"""The whole interactive sign-in in chromium, against a relying party served by the test itself.
+
+Authorize, log in, consent, back to the client with code and state, token exchange, ID token
+verified with PyJWT's own JWKS client, userinfo, refresh, then RP-initiated logout: the
+front-channel logout URI is requested by the browser and the browser returns to the client.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import secrets
+import threading
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+import jwt
+import pytest
+from playwright.sync_api import sync_playwright
+from pytest_django.live_server_helper import LiveServer
+
+from tests.factories import make_client, make_interactive_client
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run",
+]
+CLIENT_ID, CLIENT_SECRET = "interactive", "secret"
+SCOPE = "openid profile email api1 offline_access"
+
+
+class RelyingParty(ThreadingHTTPServer):
+    """A stand-in client on loopback: records every path and query, answers a tiny page."""
+
+    daemon_threads = True
+
+    def __init__(self) -> None:
+        self.requests: list[str] = []
+        self.lock = threading.Lock()
+        super().__init__(("127.0.0.1", 0), _RelyingPartyHandler)
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+    def received(self, path: str) -> list[str]:
+        with self.lock:
+            return [r for r in self.requests if urlsplit(r).path == path]
+
+
+class _RelyingPartyHandler(BaseHTTPRequestHandler):
+    server: RelyingParty
+
+    def do_GET(self) -> None:  # noqa: N802 - http.server's name
+        with self.server.lock:
+            self.server.requests.append(self.path)
+        body = b"<!doctype html><title>RP</title><p>relying party</p>"
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        pass
+
+
+@contextmanager
+def relying_party() -> Iterator[RelyingParty]:
+    server = RelyingParty()
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+def get_json(url: str, headers: dict[str, str] | None = None) -> dict:
+    request = urllib.request.Request(url, headers=headers or {})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert response.status == 200
+        return json.loads(response.read())
+
+
+def post_token(base: str, form: dict[str, str]) -> dict:
+    basic = base64.b64encode(f"{CLIENT_ID}:{CLIENT_SECRET}".encode()).decode()
+    request = urllib.request.Request(
+        base + "/connect/token", data=urlencode(form).encode(), method="POST",
+        headers={"Authorization": "Basic " + basic,
+                 "Content-Type": "application/x-www-form-urlencoded"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert response.status == 200
+        assert "no-store" in response.headers["Cache-Control"]
+        return json.loads(response.read())
+
+
+def at_hash(token: str) -> str:
+    digest = hashlib.sha256(token.encode("ascii")).digest()
+    return base64.urlsafe_b64encode(digest[:16]).rstrip(b"=").decode()
+
+
+def query(url: str) -> dict[str, str]:
+    return {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_user_signs_in_consents_gets_tokens_and_signs_out_of_the_client_in_chromium(
+        live_server: LiveServer, seeded, alice) -> None:
+    started = time.monotonic()
+    with relying_party() as rp:
+        callback, signed_out = f"{rp.base}/signin-oidc", f"{rp.base}/signed-out"
+        seeded(make_client(), make_interactive_client(
+            CLIENT_ID, require_consent=True, redirect_uris=(callback,),
+            post_logout_redirect_uris=(signed_out,),
+            front_channel_logout_uri=f"{rp.base}/signout-oidc"))
+        verifier = secrets.token_urlsafe(48)
+        challenge = base64.urlsafe_b64encode(
+            hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+        state, nonce, logout_state = (secrets.token_urlsafe(12) for _ in range(3))
+        issuer = live_server.url
+
+        # No ORM call inside the Playwright block: its event loop makes Django raise
+        # SynchronousOnlyOperation. HTTP calls to the live server are fine.
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                                 args=CHROMIUM_ARGS)
+            try:
+                page = browser.new_page()
+                page.set_default_timeout(15_000)
+                page.goto(f"{issuer}/connect/authorize?" + urlencode({
+                    "client_id": CLIENT_ID, "redirect_uri": callback, "response_type": "code",
+                    "scope": SCOPE, "state": state, "nonce": nonce,
+                    "code_challenge": challenge, "code_challenge_method": "S256"}))
+                page.wait_for_url(f"{issuer}/account/login?**")
+                page.fill("#id_username", "alice")
+                page.fill("#id_password", "pw-alice-123")
+                page.click("#sign-in")
+
+                page.wait_for_url(f"{issuer}/connect/consent?**")
+                consented = [li.get_attribute("data-scope")
+                             for li in page.locator("ul.scopes li").all()]
+                assert set(consented) == set(SCOPE.split())
+                page.click("#allow")
+
+                page.wait_for_url(f"{callback}?**")
+                back = query(page.url)
+                assert back["state"] == state
+                assert back["iss"] == issuer
+                assert set(back) == {"code", "state", "iss"}
+
+                # The client's back channel.
+                doc = get_json(f"{issuer}/.well-known/openid-configuration")
+                assert doc["issuer"] == issuer
+                tokens = post_token(issuer, {
+                    "grant_type": "authorization_code", "code": back["code"],
+                    "redirect_uri": callback, "code_verifier": verifier})
+                assert tokens["token_type"].lower() == "bearer"
+                assert set(tokens["scope"].split()) == set(SCOPE.split())
+                id_token = tokens["id_token"]
+                key = jwt.PyJWKClient(doc["jwks_uri"]).get_signing_key_from_jwt(id_token)
+                claims = jwt.decode(id_token, key.key,
+                                    algorithms=doc["id_token_signing_alg_values_supported"],
+                                    audience=CLIENT_ID, issuer=doc["issuer"])
+                assert claims["nonce"] == nonce
+                assert claims["sub"] and claims["sid"]
+                assert claims["at_hash"] == at_hash(tokens["access_token"])
+
+                info = get_json(doc["userinfo_endpoint"],
+                                {"Authorization": "Bearer " + tokens["access_token"]})
+                assert info["sub"] == claims["sub"]
+                assert info["email"] == "alice@example.com"
+                assert info["given_name"] == "Alice" and info["family_name"] == "Smith"
+
+                refreshed = post_token(issuer, {"grant_type": "refresh_token",
+                                                "refresh_token": tokens["refresh_token"]})
+                assert refreshed["refresh_token"] != tokens["refresh_token"]
+                assert refreshed["access_token"] != tokens["access_token"]
+                again = get_json(doc["userinfo_endpoint"],
+                                 {"Authorization": "Bearer " + refreshed["access_token"]})
+                assert again["sub"] == claims["sub"]
+
+                # RP-initiated logout in the browser.
+                assert rp.received("/signout-oidc") == []
+                page.goto(doc["end_session_endpoint"] + "?" + urlencode({
+                    "id_token_hint": id_token, "post_logout_redirect_uri": signed_out,
+                    "state": logout_state}))
+                page.wait_for_url(f"{signed_out}?**")
+                assert query(page.url) == {"state": logout_state}
+                deadline = time.monotonic() + 5
+                while not rp.received("/signout-oidc") and time.monotonic() < deadline:
+                    time.sleep(0.05)
+                front_channel = rp.received("/signout-oidc")
+
+                # Signed out at the server: the next authorize asks for a login again.
+                page.goto(f"{issuer}/connect/authorize?" + urlencode({
+                    "client_id": CLIENT_ID, "redirect_uri": callback, "response_type": "code",
+                    "scope": "openid", "state": "x", "code_challenge": challenge,
+                    "code_challenge_method": "S256"}))
+                page.wait_for_url(f"{issuer}/account/login?**")
+            finally:
+                browser.close()
+
+    assert len(front_channel) == 1, rp.requests
+    assert query(front_channel[0]) == {"iss": issuer, "sid": claims["sid"]}
+    assert len(rp.received("/signin-oidc")) == 1
+    assert time.monotonic() - started < 45
