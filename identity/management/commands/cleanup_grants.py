@@ -1,0 +1,51 @@
+"""Delete expired and consumed persisted grants in small batches, safe while the server runs.
+
+Run it periodically (e.g. hourly from cron or a systemd timer). Each batch is its own short
+transaction, so it never holds locks for long and can be stopped at any time.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandParser
+from django.db import transaction
+from django.db.models import Q
+
+from identity import clock
+from identity.models import PersistedGrant
+
+
+class Command(BaseCommand):
+    help = ("Delete persisted grants that expired, and codes and rotated refresh tokens "
+            "consumed longer ago than --consumed-grace, in batches of --batch-size.")
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--batch-size", type=int, default=5000)
+        parser.add_argument("--consumed-grace", type=int, default=300,
+                            help="seconds a consumed grant is kept, so that a replay is still "
+                                 "recognised and revokes its family (default 300)")
+        parser.add_argument("--pause", type=float, default=0.0,
+                            help="seconds to sleep between batches, to spare a busy database")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        size = max(1, options["batch_size"])
+        now = clock.now()
+        stale = Q(expires__lt=now) | Q(
+            consumed__lt=now - timedelta(seconds=max(0, options["consumed_grace"])))
+        total = 0
+        while True:
+            with transaction.atomic():
+                keys = list(PersistedGrant.objects.filter(stale).values_list("pk", flat=True)
+                            [:size])
+                if not keys:
+                    break
+                deleted, _ = PersistedGrant.objects.filter(pk__in=keys).delete()
+            total += deleted
+            if options["verbosity"] > 1:
+                self.stdout.write(f"  {total} deleted")
+            if options["pause"]:
+                time.sleep(options["pause"])
+        self.stdout.write(f"{total} expired or consumed grants deleted")
