@@ -177,18 +177,16 @@ def _import_clients(clients: tuple[Client, ...], models: ModelSet, prune: bool, 
                     report: ImportReport) -> set[str]:
     touched: set[str] = set()
     ids = [c.client_id for c in clients]
-    existing: dict[str, Any] = {}
-    for start in range(0, len(ids), BATCH):
-        rows = models.Client.objects.filter(client_id__in=ids[start:start + BATCH])
-        existing.update((r.client_id, r) for r in rows.prefetch_related(*CLIENT_CHILDREN))
+    existing = _existing_clients(models, ids)
     new_clients: list[Client] = []
     for client in clients:
-        row = existing.get(client.client_id)
-        if row is None:
+        found = existing.get(client.client_id)
+        if found is None:
             report.changes.append(Change("client", client.client_id, "create"))
             new_clients.append(client)
             continue
-        diff = _diff(client_to_domain(row), client)
+        row, current = found
+        diff = _diff(current, client)
         if not diff:
             report.unchanged += 1
             continue
@@ -209,6 +207,29 @@ def _import_clients(clients: tuple[Client, ...], models: ModelSet, prune: bool, 
                 models.Client.objects.filter(client_id__in=stale_ids[start:start + BATCH]).delete()
         touched.update(stale_ids)
     return touched
+
+
+def _existing_clients(models: ModelSet, ids: list[str]) -> dict[str, tuple[Any, Client]]:
+    """Load the rows and domain values of the named clients, a batch at a time.
+
+    One query per child table and batch, read as plain tuples: prefetch_related would build
+    a queryset per client and table, which costs more than the queries themselves.
+    """
+    found: dict[str, tuple[Any, Client]] = {}
+    for start in range(0, len(ids), BATCH):
+        rows = {r.pk: r for r in models.Client.objects.filter(
+            client_id__in=ids[start:start + BATCH])}
+        children: dict[int, dict[str, list[Any]]] = {pk: {} for pk in rows}
+        for attr, child in CLIENT_CHILDREN.items():
+            model = getattr(models, child.model)
+            columns = [f.attname for f in model._meta.concrete_fields]
+            for item in model.objects.filter(client_id__in=list(rows)).order_by("pk") \
+                    .values_list(*columns, named=True):
+                children[item.client_id].setdefault(attr, []).append(item)
+        for pk, row in rows.items():
+            kids = {attr: children[pk].get(attr, []) for attr in CLIENT_CHILDREN}
+            found[row.client_id] = (row, client_to_domain(row, kids))
+    return found
 
 
 def _create_clients(models: ModelSet, clients: list[Client]) -> None:
