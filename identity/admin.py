@@ -9,6 +9,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from identity import clock
+from identity.domain.grants import GRANT_REVOKED_JTI
 from identity.domain.keys import StoredKey
 from identity.models import Consent, PersistedGrant, SigningKey
 
@@ -30,16 +31,22 @@ class PersistedGrantAdmin(_ReadOnly):
     exclude = ["data"]  # token claims: not for display
     actions = ["revoke"]
 
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # deleting rows one by one would skip families and the deny list
+
     @admin.display(description="key (hash)")
     def short_key(self, obj: PersistedGrant) -> str:
         return obj.key[:12] + "…"
 
     @admin.action(description="Revoke selected grants (and the tokens issued from them)")
     def revoke(self, request: HttpRequest, queryset: QuerySet[PersistedGrant]) -> None:
-        keys = list(queryset.values_list("key", flat=True))
-        families = set(queryset.exclude(family="").values_list("family", flat=True))
+        # Deny-list entries are never deleted here: that would un-revoke JWTs.
+        live = queryset.exclude(type=GRANT_REVOKED_JTI)
+        keys = list(live.values_list("key", flat=True))
+        families = set(live.exclude(family="").values_list("family", flat=True))
         count, _ = PersistedGrant.objects.filter(key__in=keys).delete()
-        extra, _ = PersistedGrant.objects.filter(family__in=families | set(keys)).delete()
+        extra, _ = PersistedGrant.objects.filter(family__in=families | set(keys)) \
+            .exclude(type=GRANT_REVOKED_JTI).delete()
         self.message_user(request, f"{count + extra} grant(s) revoked.", messages.SUCCESS)
 
 

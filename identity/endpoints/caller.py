@@ -56,6 +56,9 @@ def authenticated_caller(http: HttpRequest, params: Mapping[str, str]) -> Caller
             if api.enabled and verify_shared_secret(credentials.secret, live):
                 return Caller(api=api.name)
     try:
+        if credentials.secret is None:  # RFC 7662 §2.1: callers authenticate, public or not
+            raise InvalidClient("client authentication failed",
+                                detail="introspection without a secret")
         return Caller(client=authenticate_client(credentials, get_client_store(), clock.now()))
     except InvalidClient as err:
         _failed(http, credentials, address, err)

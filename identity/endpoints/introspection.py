@@ -19,7 +19,12 @@ from identity.endpoints.guard import protocol_errors
 from identity.endpoints.issuer import get_issuer
 from identity.errors import InvalidRequest, MethodNotAllowed
 from identity.rendering import json_response
-from identity.stores import get_client_store, get_grant_store
+from identity.stores import (
+    find_enabled_client,
+    get_client_store,
+    get_grant_store,
+    get_user_store,
+)
 from identity.tokens.keys import get_key_ring
 from identity.validation.token_lookup import ACCESS_TOKEN, FoundToken, find_token
 
@@ -41,7 +46,7 @@ def introspection_endpoint(http: HttpRequest) -> HttpResponse:
         raise InvalidRequest("token is missing")
     found = find_token(token, ring=get_key_ring(), issuer=get_issuer(http),
                        grants=get_grant_store(), clients=get_client_store(), now=clock.now())
-    if found is None or not _visible(found, caller):
+    if found is None or not _visible(found, caller) or not _still_allowed(found):
         return json_response(INACTIVE)
     return json_response(_describe(found))
 
@@ -50,6 +55,15 @@ def _visible(found: FoundToken, caller: Caller) -> bool:
     if caller.api is not None:
         return found.kind == ACCESS_TOKEN and caller.api in found.audiences
     return caller.client is not None and found.client_id == caller.client.client_id
+
+
+def _still_allowed(found: FoundToken) -> bool:
+    # A disabled client or a deactivated user makes its tokens inactive (IdentityServer's
+    # token validator checks both too); a client's own token has the client as `sub`.
+    if find_enabled_client(get_client_store(), found.client_id) is None:
+        return False
+    user_token = found.kind != ACCESS_TOKEN or "auth_time" in found.claims
+    return not user_token or get_user_store().is_active(str(found.claims.get("sub", "")))
 
 
 def _describe(found: FoundToken) -> dict[str, Any]:

@@ -3,18 +3,37 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable
-from datetime import datetime
+import functools
+import json
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from typing import Any
 
-from identity.domain.grants import Consent, PersistedGrant
+from django.db import connections, router
+from django.utils.dateparse import parse_datetime
+
+from identity.domain.grants import GRANT_REVOKED_JTI, Consent, PersistedGrant
 from identity.models import Consent as ConsentRow
 from identity.models import PersistedGrant as GrantRow
 
 _GRANT_FIELDS = tuple(f.name for f in dataclasses.fields(PersistedGrant))
 
 
-def _grant(row: GrantRow) -> PersistedGrant:
-    return PersistedGrant(**{f: getattr(row, f) for f in _GRANT_FIELDS})
+@functools.cache
+def _select_sql(vendor: str, quote: Callable[[str], str]) -> str:
+    columns = ", ".join(quote(GrantRow._meta.get_field(f).column) for f in _GRANT_FIELDS)
+    return (f"SELECT {columns} FROM {quote(GrantRow._meta.db_table)} "
+            f"WHERE {quote(GrantRow._meta.pk.column)} = %s")
+
+
+def _datetime(value: Any) -> datetime | None:
+    # SQLite hands back text in UTC; PostgreSQL aware datetimes.
+    if value is None or isinstance(value, datetime):
+        return value if value is None or value.tzinfo else value.replace(tzinfo=UTC)
+    parsed = parse_datetime(str(value))
+    if parsed is None:  # pragma: no cover - Django wrote the column
+        raise ValueError(f"unreadable timestamp {value!r}")
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 class OrmPersistedGrantStore:
@@ -25,9 +44,23 @@ class OrmPersistedGrantStore:
         GrantRow.objects.create(**{f: getattr(grant, f) for f in _GRANT_FIELDS})
 
     def get(self, key: str) -> PersistedGrant | None:
-        """Return the grant stored under `key`, or None."""
-        row = GrantRow.objects.filter(key=key).first()
-        return _grant(row) if row is not None else None
+        """Return the grant stored under `key`, or None.
+
+        One prepared SELECT by primary key: on the introspection and refresh paths the ORM's
+        query building cost more than the query itself.
+        """
+        connection = connections[router.db_for_read(GrantRow)]
+        with connection.cursor() as cursor:
+            cursor.execute(_select_sql(connection.vendor, connection.ops.quote_name), [key])
+            row = cursor.fetchone()
+        if row is None:
+            return None
+        values = dict(zip(_GRANT_FIELDS, row, strict=True))
+        for name in ("created", "expires", "consumed"):
+            values[name] = _datetime(values[name])
+        if isinstance(values["data"], str | bytes):
+            values["data"] = json.loads(values["data"])
+        return PersistedGrant(**values)
 
     def consume(self, key: str, now: datetime) -> bool:
         """Mark the grant consumed; True only for the one caller that did it first.
@@ -52,7 +85,9 @@ class OrmPersistedGrantStore:
 
     def remove_all(self, subject_id: str, client_id: str) -> int:
         """Delete every grant of a user for a client (consent revoked)."""
-        deleted, _ = GrantRow.objects.filter(subject_id=subject_id, client_id=client_id).delete()
+        # Deny-list entries stay: deleting them would bring revoked JWTs back to life.
+        deleted, _ = GrantRow.objects.filter(subject_id=subject_id, client_id=client_id) \
+            .exclude(type=GRANT_REVOKED_JTI).delete()
         return deleted
 
 

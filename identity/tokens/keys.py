@@ -80,6 +80,7 @@ class KeyRing:
         self._read_at = float("-inf")
         self._next_change: datetime | None = None
         self._jwks: dict[str, Any] = {"keys": []}
+        self._verification: dict[str, tuple[str, Any]] = {}
 
     def signing_key(self, algorithm: str | None = None) -> LoadedKey:
         """Return the key that signs now for `algorithm` (default: the first configured)."""
@@ -94,6 +95,11 @@ class KeyRing:
         """Return the JSON Web Key Set: public halves of announced, signing and retired keys."""
         self._fresh()
         return self._jwks
+
+    def verification_keys(self) -> dict[str, tuple[str, Any]]:
+        """Return the published keys as kid -> (alg, public key object), for verifying."""
+        self._fresh()
+        return self._verification
 
     def public_keys(self) -> list[StoredKey]:
         """Return the published keys of every algorithm."""
@@ -135,8 +141,10 @@ class KeyRing:
             self._load(keys)
             self._keys[alg] = keys
         self._read_at = time.monotonic()
-        self._jwks = {"keys": [k.public_jwk for alg in self.algorithms
-                               for k in published_keys(self._usable(alg), now)]}
+        published = [k for alg in self.algorithms for k in published_keys(self._usable(alg), now)]
+        self._jwks = {"keys": [k.public_jwk for k in published]}
+        self._verification = {k.kid: (k.algorithm, self._loaded[k.kid].private.public_key())
+                              for k in published}
         moments = [t for alg in self.algorithms for k in self._keys[alg]
                    for t in (k.activates_at, k.retires_at, k.expires_at) if t > now]
         self._next_change = min(moments) if moments else None

@@ -81,7 +81,7 @@ def extract_credentials(params: Mapping[str, str], authorization: str | None) ->
         return credentials
     if CLIENT_ID in params:
         return ClientCredentials(params[CLIENT_ID], None, ClientAuthMethod.NONE)
-    raise InvalidClient("client authentication is required")
+    raise InvalidClient("client authentication is required", www_authenticate=BASIC_CHALLENGE)
 
 
 def authenticate_client(credentials: ClientCredentials, store: ClientStore,

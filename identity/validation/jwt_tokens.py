@@ -1,16 +1,16 @@
-"""Check JWTs this server issued: our keys, our issuer, the expected type.
+"""Check JWTs this server issued: our keys, our issuer, the expected type, the time window.
 
-Spec: RFC 9068 §4 (validating JWT access tokens); OpenID Connect RP-Initiated Logout §2
-(id_token_hint may be expired).
+Spec: RFC 9068 §4 (validating JWT access tokens); RFC 7519 §4.1.4-4.1.5 (exp, nbf);
+OpenID Connect RP-Initiated Logout §2 (id_token_hint may be expired).
 """
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
-import jwt
-
 from identity.errors import InvalidToken
+from identity.tokens.jws import JwsError, verify
 from identity.tokens.keys import KeyRing
 
 
@@ -18,19 +18,18 @@ def decode_own_jwt(token: str, ring: KeyRing, issuer: str, *, typ: str | None,
                    verify_exp: bool = True, leeway: int = 0) -> dict[str, Any]:
     """Return the claims of a JWT signed by one of our published keys, or raise InvalidToken."""
     try:
-        header = jwt.get_unverified_header(token)
-    except jwt.PyJWTError:
-        raise InvalidToken("the token is malformed") from None
+        header, claims = verify(token, ring.verification_keys())
+    except JwsError as exc:
+        raise InvalidToken("the token is malformed or not signed by this server",
+                           detail=str(exc)) from None
     if typ is not None and str(header.get("typ", "")).lower() not in (typ, f"application/{typ}"):
         raise InvalidToken("the token is not of the expected type")
-    key = next((k for k in ring.public_keys() if k.kid == header.get("kid")), None)
-    if key is None or header.get("alg") != key.algorithm:
-        raise InvalidToken("the token is not signed by this server")
-    try:
-        claims: dict[str, Any] = jwt.decode(
-            token, jwt.PyJWK(key.public_jwk).key, algorithms=[key.algorithm], issuer=issuer,
-            leeway=leeway, options={"verify_aud": False, "verify_exp": verify_exp,
-                                    "require": ["iss", "iat"]})
-    except jwt.PyJWTError as exc:
-        raise InvalidToken("the token is invalid or expired", detail=str(exc)) from None
+    if claims.get("iss") != issuer or "iat" not in claims:
+        raise InvalidToken("the token was not issued here")
+    now = time.time()
+    exp, nbf = claims.get("exp"), claims.get("nbf")
+    if verify_exp and (not isinstance(exp, int | float) or exp <= now - leeway):
+        raise InvalidToken("the token has expired")
+    if nbf is not None and (not isinstance(nbf, int | float) or nbf > now + leeway):
+        raise InvalidToken("the token is not valid yet")
     return claims

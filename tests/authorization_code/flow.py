@@ -150,3 +150,59 @@ def is_signed_in(client) -> bool:
     response = authorize(client, **authorize_params(Pkce.new()))
     assert response.status_code == 302, response.content[:500]
     return not response["Location"].startswith("/account/login?")
+
+
+# --- introspection and revocation (RFC 7662, RFC 7009) ------------------------------------------
+
+API_AUTH = ("api1", "api-secret")
+INTROSPECT = "/connect/introspect"
+REVOKE = "/connect/revocation"
+
+
+def basic_auth(auth) -> dict[str, str]:
+    """Return the test client's header argument for Basic credentials (form-encoded first)."""
+    from urllib.parse import quote_plus
+
+    if auth is None:
+        return {}
+    raw = f"{quote_plus(auth[0])}:{quote_plus(auth[1])}".encode()
+    return {"HTTP_AUTHORIZATION": "Basic " + base64.b64encode(raw).decode()}
+
+
+def introspect(client, token: str | None, *, auth=API_AUTH, **params: str):
+    """POST `token` to the introspection endpoint, as api1 with its ApiSecret by default."""
+    data = {**({"token": token} if token is not None else {}), **params}
+    return client.post(INTROSPECT, urlencode(data),
+                       content_type="application/x-www-form-urlencoded", **basic_auth(auth))
+
+
+def revoke(client, token: str | None, *, auth=("interactive", "secret"), **params: str):
+    """POST `token` to the revocation endpoint, as the interactive client by default."""
+    data = {**({"token": token} if token is not None else {}), **params}
+    return client.post(REVOKE, urlencode(data),
+                       content_type="application/x-www-form-urlencoded", **basic_auth(auth))
+
+
+def seed_with_api_secrets(*clients) -> None:
+    """Seed clients (the reference two by default) and APIs that may call introspection:
+    api1 with the ApiSecret "api-secret", api2 with "api2-secret"."""
+    from clients_app.importing import import_document
+    from clients_app.mapping import real_models
+    from identity.config_document import ConfigDocument
+    from identity.domain.resources import (
+        STANDARD_IDENTITY_RESOURCES,
+        ApiResource,
+        ApiScope,
+        Resources,
+    )
+    from tests.factories import make_client, make_interactive_client, make_secret
+
+    resources = Resources(
+        identity_resources=STANDARD_IDENTITY_RESOURCES,
+        api_scopes=(ApiScope(name="api1"), ApiScope(name="api2.read_only")),
+        api_resources=(
+            ApiResource(name="api1", scopes=("api1",), api_secrets=(make_secret("api-secret"),)),
+            ApiResource(name="api2", scopes=("api2.read_only",),
+                        api_secrets=(make_secret("api2-secret"),))))
+    import_document(ConfigDocument(clients=clients or (make_client(), make_interactive_client()),
+                                   resources=resources), real_models())

@@ -15,12 +15,14 @@ from django.db import transaction
 from django.db.models import Q
 
 from identity import clock
+from identity.domain.grants import GRANT_REFRESH_TOKEN
 from identity.models import PersistedGrant
 
 
 class Command(BaseCommand):
-    help = ("Delete persisted grants that expired, and codes and rotated refresh tokens "
-            "consumed longer ago than --consumed-grace, in batches of --batch-size.")
+    help = ("Delete persisted grants that expired, and codes consumed longer ago than "
+            "--consumed-grace, in batches of --batch-size. Rotated refresh tokens are kept "
+            "until they expire, so that a late reuse still revokes its family.")
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--batch-size", type=int, default=5000)
@@ -33,8 +35,11 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         size = max(1, options["batch_size"])
         now = clock.now()
-        stale = Q(expires__lt=now) | Q(
+        # Rotated refresh tokens stay until they expire: a late reuse must still be recognised
+        # and revoke its family (RFC 9700 §4.14.2).
+        stale = Q(expires__lt=now) | (Q(
             consumed__lt=now - timedelta(seconds=max(0, options["consumed_grace"])))
+            & ~Q(type=GRANT_REFRESH_TOKEN))
         total = 0
         while True:
             with transaction.atomic():
