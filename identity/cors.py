@@ -22,9 +22,10 @@ def with_cors(methods: str) -> Callable[[View], View]:
     def decorate(view: View) -> View:
         @wraps(view)
         def wrapper(request: HttpRequest) -> HttpResponse:
-            origin = request.headers.get("Origin")
+            origin = request.META.get("HTTP_ORIGIN")  # META: cheaper than building .headers
             allowed = bool(origin) and get_cors_policy().is_origin_allowed(origin or "")
-            if request.method == "OPTIONS" and "Access-Control-Request-Method" in request.headers:
+            if (request.method == "OPTIONS"
+                    and "HTTP_ACCESS_CONTROL_REQUEST_METHOD" in request.META):
                 response = HttpResponse(status=204)
                 if allowed:
                     response["Access-Control-Allow-Methods"] = methods

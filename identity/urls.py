@@ -19,13 +19,13 @@ from identity.endpoints.userinfo import userinfo_endpoint
 app_name = "identity"
 
 urlpatterns = [
+    path("connect/token", token_endpoint, name="token"),  # first: the busiest route
     path("", views.home, name="home"),
     path(".well-known/openid-configuration", openid_configuration, name="discovery"),
     path(".well-known/oauth-authorization-server", oauth_authorization_server,
          name="oauth-metadata"),
     path(".well-known/openid-configuration/jwks", jwks_endpoint, name="jwks"),
     path("connect/authorize", authorize_endpoint, name="authorize"),
-    path("connect/token", token_endpoint, name="token"),
     path("connect/userinfo", userinfo_endpoint, name="userinfo"),
     path("connect/introspect", introspection_endpoint, name="introspection"),
     path("connect/revocation", revocation_endpoint, name="revocation"),

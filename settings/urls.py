@@ -4,6 +4,6 @@ from django.contrib import admin
 from django.urls import include, path
 
 urlpatterns = [
+    path("", include("identity.urls")),  # first: the protocol endpoints carry the load
     path("admin/", admin.site.urls),
-    path("", include("identity.urls")),
 ]

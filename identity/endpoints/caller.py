@@ -33,7 +33,7 @@ class Caller:
 
 def authenticated_client(http: HttpRequest, params: Mapping[str, str]) -> Client:
     """Authenticate the client of a request, counting failures per client id and address."""
-    credentials = extract_credentials(params, http.headers.get("Authorization"))
+    credentials = extract_credentials(params, http.META.get("HTTP_AUTHORIZATION"))
     address = throttling.client_address(http)
     throttling.check_not_locked(credentials.client_id, address)
     try:
@@ -45,7 +45,7 @@ def authenticated_client(http: HttpRequest, params: Mapping[str, str]) -> Client
 
 def authenticated_caller(http: HttpRequest, params: Mapping[str, str]) -> Caller:
     """Authenticate an API resource by its secrets, or else a client."""
-    credentials = extract_credentials(params, http.headers.get("Authorization"))
+    credentials = extract_credentials(params, http.META.get("HTTP_AUTHORIZATION"))
     address = throttling.client_address(http)
     throttling.check_not_locked(credentials.client_id, address)
     if credentials.secret is not None:

@@ -107,27 +107,34 @@ class UserStore(Protocol):
         ...
 
 
+_instances: dict[str, Any] = {}
+
+
+def _configured(name: str) -> Any:
+    # One instance per process and setting: the stores hold no per-request state.
+    store = _instances.get(name)
+    if store is None:
+        from identity.conf import identity_settings
+
+        store = _instances[name] = getattr(identity_settings, name)()
+    return store
+
+
 def get_grant_store() -> PersistedGrantStore:
     """Return the configured persisted-grant store."""
-    from identity.conf import identity_settings
-
-    store: PersistedGrantStore = identity_settings.GRANT_STORE()
+    store: PersistedGrantStore = _configured("GRANT_STORE")
     return store
 
 
 def get_consent_store() -> ConsentStore:
     """Return the configured consent store."""
-    from identity.conf import identity_settings
-
-    store: ConsentStore = identity_settings.CONSENT_STORE()
+    store: ConsentStore = _configured("CONSENT_STORE")
     return store
 
 
 def get_user_store() -> UserStore:
     """Return the configured user store."""
-    from identity.conf import identity_settings
-
-    store: UserStore = identity_settings.USER_STORE()
+    store: UserStore = _configured("USER_STORE")
     return store
 
 
@@ -166,6 +173,7 @@ def reset_stores() -> None:
 
     _client_store = None
     _resource_store = None
+    _instances.clear()
     config_file_stores.cache_clear()
     reset_cors_policy()
     reset_key_ring()

@@ -1,0 +1,1 @@
+"""Benchmarks of the identity server (run as scripts; see bench/README.md)."""
