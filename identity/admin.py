@@ -12,6 +12,7 @@ from identity import clock
 from identity.domain.grants import GRANT_REVOKED_JTI
 from identity.domain.keys import StoredKey
 from identity.models import Consent, PersistedGrant, SigningKey
+from identity.stores.orm_grants import OrmPersistedGrantStore
 
 
 class _ReadOnly(admin.ModelAdmin):
@@ -44,10 +45,13 @@ class PersistedGrantAdmin(_ReadOnly):
         live = queryset.exclude(type=GRANT_REVOKED_JTI)
         keys = list(live.values_list("key", flat=True))
         families = set(live.exclude(family="").values_list("family", flat=True))
-        count, _ = PersistedGrant.objects.filter(key__in=keys).delete()
-        extra, _ = PersistedGrant.objects.filter(family__in=families | set(keys)) \
-            .exclude(type=GRANT_REVOKED_JTI).delete()
-        self.message_user(request, f"{count + extra} grant(s) revoked.", messages.SUCCESS)
+        store = OrmPersistedGrantStore()
+        count = PersistedGrant.objects.filter(key__in=keys).count()
+        for key in keys:
+            store.remove(key)
+        for family in families | set(keys):  # JWTs issued in a family go on the deny list
+            count += store.remove_family(family)
+        self.message_user(request, f"{count} grant(s) revoked.", messages.SUCCESS)
 
 
 @admin.register(SigningKey)

@@ -48,3 +48,6 @@ GRANT_AUTHORIZATION_CODE = "authorization_code"
 GRANT_REFRESH_TOKEN = "refresh_token"
 GRANT_REFERENCE_TOKEN = "reference_token"
 GRANT_REVOKED_JTI = "revoked_jti"
+# The jti of a JWT access token issued from a code or refresh token: kept with the family so
+# that revoking the family puts the JWT on the deny list (RFC 9700 §4.2.4).
+GRANT_ISSUED_JTI = "issued_jti"

@@ -27,6 +27,7 @@ from identity.tokens.claims import access_token_claims, id_token_claims
 from identity.tokens.jwt import sign
 from identity.tokens.keys import KeyRing
 from identity.validation.grants.authorization_code import handle_key
+from identity.validation.token_lookup import issued_jti_entry
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +53,9 @@ def create_token_response(request: ValidatedTokenRequest,
         access_token = _reference_token(claims, request, issuer)
     else:
         access_token = sign(claims, key, JWT_ACCESS_TOKEN_TYPE)
+        if request.grant is not None and "jti" in claims:
+            issuer.grants.store(issued_jti_entry(claims, request.client.client_id,
+                                                 _family(request), issuer.now))
     body: dict[str, Any] = {
         "access_token": access_token,
         "token_type": TokenType.BEARER.value,

@@ -9,14 +9,25 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from django.db import connections, router
+from django.db import connections, router, transaction
 from django.utils.dateparse import parse_datetime
 
-from identity.domain.grants import GRANT_REVOKED_JTI, Consent, PersistedGrant
+from identity.domain.grants import GRANT_ISSUED_JTI, GRANT_REVOKED_JTI, Consent, PersistedGrant
 from identity.models import Consent as ConsentRow
 from identity.models import PersistedGrant as GrantRow
 
 _GRANT_FIELDS = tuple(f.name for f in dataclasses.fields(PersistedGrant))
+
+
+def _deny_issued(rows: Any) -> None:
+    """Put the JWT access tokens recorded among `rows` on the deny list until they expire."""
+    from identity.validation.token_lookup import deny_list_entry  # pure; avoids an import cycle
+
+    for row in rows.filter(type=GRANT_ISSUED_JTI):
+        claims = {"jti": row.data["jti"], "exp": row.data["exp"], "sub": row.subject_id}
+        entry = deny_list_entry(claims, row.client_id, row.created)
+        GrantRow.objects.update_or_create(
+            key=entry.key, defaults={f: getattr(entry, f) for f in _GRANT_FIELDS if f != "key"})
 
 
 @functools.cache
@@ -75,8 +86,11 @@ class OrmPersistedGrantStore:
         GrantRow.objects.filter(key=key).update(expires=expires)
 
     def remove_family(self, family: str) -> int:
-        """Delete every grant of a family (tokens of a replayed code, a reused refresh chain)."""
-        deleted, _ = GrantRow.objects.filter(family=family).delete()
+        """Revoke a family (a replayed code, a reused refresh chain): delete its grants, and put
+        the JWT access tokens issued in it on the deny list until they expire."""
+        with transaction.atomic():
+            _deny_issued(GrantRow.objects.filter(family=family))
+            deleted, _ = GrantRow.objects.filter(family=family).delete()
         return deleted
 
     def remove(self, key: str) -> None:
@@ -86,8 +100,10 @@ class OrmPersistedGrantStore:
     def remove_all(self, subject_id: str, client_id: str) -> int:
         """Delete every grant of a user for a client (consent revoked)."""
         # Deny-list entries stay: deleting them would bring revoked JWTs back to life.
-        deleted, _ = GrantRow.objects.filter(subject_id=subject_id, client_id=client_id) \
-            .exclude(type=GRANT_REVOKED_JTI).delete()
+        rows = GrantRow.objects.filter(subject_id=subject_id, client_id=client_id)
+        with transaction.atomic():
+            _deny_issued(rows)
+            deleted, _ = rows.exclude(type=GRANT_REVOKED_JTI).delete()
         return deleted
 
 

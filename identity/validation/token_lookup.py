@@ -15,6 +15,7 @@ from typing import Any, Final
 from identity.constants import TokenUsage
 from identity.domain.client import Client
 from identity.domain.grants import (
+    GRANT_ISSUED_JTI,
     GRANT_REFERENCE_TOKEN,
     GRANT_REFRESH_TOKEN,
     GRANT_REVOKED_JTI,
@@ -75,8 +76,10 @@ def find_token(token: str, *, ring: KeyRing, issuer: str, grants: PersistedGrant
             return None
         client_id = str(claims.get("client_id", ""))
         jti = claims.get("jti")
-        if jti and jwt_revocable(clients.find_client_by_id(client_id)) and \
-                grants.get(revoked_jti_key(str(jti))) is not None:
+        # Users' tokens can be revoked with their family (code replay, refresh reuse,
+        # revocation); clients' own JWTs only when the client opted in.
+        checked = "sid" in claims or jwt_revocable(clients.find_client_by_id(client_id))
+        if jti and checked and grants.get(revoked_jti_key(str(jti))) is not None:
             return None
         return FoundToken(ACCESS_TOKEN, claims, client_id)
     grant = grants.get(handle_key(token))
@@ -96,6 +99,17 @@ def find_token(token: str, *, ring: KeyRing, issuer: str, grants: PersistedGrant
             claims["exp"] = int(grant.expires.timestamp())
         return FoundToken(REFRESH_TOKEN, claims, grant.client_id, grant)
     return None  # codes and deny-list entries are not tokens a caller holds
+
+
+def issued_jti_entry(claims: dict[str, Any], client_id: str, family: str,
+                     now: datetime) -> PersistedGrant:
+    """Build the record of a JWT access token issued within a grant family."""
+    digest = hashlib.sha256(str(claims["jti"]).encode("utf-8")).hexdigest()[:59]
+    return PersistedGrant(
+        key="ajti:" + digest, type=GRANT_ISSUED_JTI, client_id=client_id,
+        subject_id=str(claims.get("sub", "")), family=family, created=now,
+        expires=datetime.fromtimestamp(int(claims["exp"]), now.tzinfo),
+        data={"jti": str(claims["jti"]), "exp": int(claims["exp"])})
 
 
 def deny_list_entry(claims: dict[str, Any], client_id: str, now: datetime) -> PersistedGrant:
