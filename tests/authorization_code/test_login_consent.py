@@ -536,7 +536,9 @@ def test_revoking_a_grant_deletes_the_consent_and_refresh_tokens_of_that_client(
 
     assert response.status_code == 302 and response["Location"] == "/account/grants"
     assert not consent_rows(alice).exists()
-    assert not grant_rows(alice).exists()
+    # Only deny-list entries stay: they keep the revoked access tokens revoked until expiry.
+    assert not grant_rows(alice).exclude(type="revoked_jti").exists()
+    assert grant_rows(alice).filter(type="revoked_jti").exists()
     assert refresh(consent_browser, revoked).status_code == 400
     assert grant_rows(alice, "other").filter(type="refresh_token").exists()
     assert refresh(consent_browser, kept, auth=("other", "secret")).status_code == 200
