@@ -86,6 +86,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
 # client cache of a busy server); set CACHE_URL to redis://... when several processes serve.
 CACHES = {"default": env.cache("CACHE_URL",
                                default="locmemcache://identity?MAX_ENTRIES=20000")}
+# django-environ 0.14 leaves ?key_prefix=, ?timeout=, ?version= in lower case, where Django
+# ignores them: hand them over under Django's names.
+for _name in ("key_prefix", "timeout", "version"):
+    if _name in CACHES["default"]:
+        CACHES["default"][_name.upper()] = CACHES["default"].pop(_name)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 LOGIN_URL = "identity:login"
 

@@ -15,7 +15,8 @@ PRINT = ("import django, json; django.setup(); from django.conf import settings 
          "print(json.dumps({'secure': s.SESSION_COOKIE_SECURE, 'csrf': s.CSRF_COOKIE_SECURE, "
          "'hosts': s.ALLOWED_HOSTS, 'hsts': s.SECURE_HSTS_SECONDS, 'issuer': s.IDENTITY['ISSUER'], "
          "'db': s.DATABASES['default']['ENGINE'], 'cache': s.CACHES['default']['BACKEND'], "
-         "'file': s.IDENTITY['CLIENTS_FILE']}))")
+         "'file': s.IDENTITY['CLIENTS_FILE'], "
+         "'prefix': s.CACHES['default'].get('KEY_PREFIX')}))")
 
 
 def _settings(**env: str) -> subprocess.CompletedProcess[str]:
@@ -54,11 +55,13 @@ def test_https_issuer_marks_cookies_secure_and_allows_its_host() -> None:
 def test_database_cache_and_clients_file_come_from_the_environment(tmp_path) -> None:
     out = json.loads(_settings(
         SECRET_KEY="k", DATABASE_URL="postgres://postgres@127.0.0.1:5432/test",
-        CACHE_URL="redis://127.0.0.1:6379/1", IDENTITY_CLIENTS_FILE=str(tmp_path / "c.json"),
+        CACHE_URL="redis://127.0.0.1:6379/1?key_prefix=tenant-a",
+        IDENTITY_CLIENTS_FILE=str(tmp_path / "c.json"),
     ).stdout)
     assert out["db"] == "django.db.backends.postgresql"
     assert out["cache"] == "django.core.cache.backends.redis.RedisCache"
     assert out["file"] == str(tmp_path / "c.json")
+    assert out["prefix"] == "tenant-a"
 
 
 @pytest.mark.parametrize("default_key,expected", [("db", "sqlite3"), ("cache", "locmem")])

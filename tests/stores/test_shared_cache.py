@@ -23,7 +23,7 @@ def _status(base: str) -> int:
 
 def test_disabling_a_client_in_another_process_takes_effect_everywhere(tmp_path) -> None:
     prefix = uuid.uuid4().hex  # a key space of its own on the shared Redis
-    env = project_env(tmp_path, CACHE_URL=f"redis://127.0.0.1:6379/0?key_prefix={prefix}",
+    env = project_env(tmp_path, CACHE_URL=f"redis://127.0.0.1:6379/0?KEY_PREFIX={prefix}",
                       IDENTITY_ISSUER="http://127.0.0.1")
     (tmp_path / "clients.json").write_text(REFERENCE_DOCUMENT)
     manage(env, "migrate", "--noinput")
