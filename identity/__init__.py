@@ -1,0 +1,3 @@
+"""OAuth 2.0 / OpenID Connect protocol app."""
+
+__version__ = "0.1.0"

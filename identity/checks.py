@@ -51,8 +51,21 @@ def check_identity_settings(app_configs: Any = None, **kwargs: Any) -> list[Chec
                                 + "\n".join(exc.problems),
                                 hint="Fix the file or unset IDENTITY_CLIENTS_FILE.",
                                 id="identity.E004"))
-    if not apps.is_installed("django.contrib.sessions"):
-        errors.append(Error("django.contrib.sessions is not installed.",
-                            hint="Add it to INSTALLED_APPS; sign-in needs sessions.",
-                            id="identity.E005"))
+    for app in ("django.contrib.sessions", "django.contrib.auth", "django.contrib.contenttypes"):
+        if not apps.is_installed(app):
+            errors.append(Error(f"{app} is not installed.",
+                                hint=f"Add {app!r} to INSTALLED_APPS; sign-in needs it.",
+                                id="identity.E005"))
+    for key in ("CLIENT_STORE", "RESOURCE_STORE", "CORS_POLICY"):
+        path = str(user.get(key, DEFAULTS[key]))
+        if path.startswith("clients_app.") and not apps.is_installed("clients_app"):
+            errors.append(Error(f"IDENTITY[{key!r}] uses clients_app, which is not installed.",
+                                hint="Add 'clients_app' to INSTALLED_APPS, or set "
+                                f"IDENTITY[{key!r}] to your own store.", id="identity.E006"))
+            break
+    if issuer and str(issuer).startswith("https://") and not (
+            settings.SESSION_COOKIE_SECURE and settings.CSRF_COOKIE_SECURE):
+        errors.append(Error("The issuer is https but the session or CSRF cookie is not Secure.",
+                            hint="Set SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = True.",
+                            id="identity.E007"))
     return errors
