@@ -62,7 +62,7 @@ def create_token_response(request: ValidatedTokenRequest,
         "expires_in": request.client.access_token_lifetime,
         "scope": claims["scope"],
     }
-    refresh = _refresh_token(request, issuer)
+    refresh = _refresh_token(request, issuer, api_claims)
     if refresh is not None:
         body["refresh_token"] = refresh
     if request.subject is not None and StandardScope.OPENID in request.scopes:
@@ -125,7 +125,8 @@ def _user_claims(request: ValidatedTokenRequest, issuer: TokenIssuer, *,
     return issuer.users.claims(request.subject, wanted) if wanted else {}
 
 
-def _refresh_token(request: ValidatedTokenRequest, issuer: TokenIssuer) -> str | None:
+def _refresh_token(request: ValidatedTokenRequest, issuer: TokenIssuer,
+                   api_claims: dict[str, Any]) -> str | None:
     client = request.client
     if (request.subject is None or not client.allow_offline_access
             or StandardScope.OFFLINE_ACCESS not in request.scopes):
@@ -157,7 +158,7 @@ def _refresh_token(request: ValidatedTokenRequest, issuer: TokenIssuer) -> str |
               "auth_time": request.session.auth_time,
               "amr": list(request.session.amr),
               "absolute_expires": absolute.timestamp() if absolute else None,
-              "api_claims": _user_claims(request, issuer, api=True)}))
+              "api_claims": api_claims}))
     return handle
 
 

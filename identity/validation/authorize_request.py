@@ -25,7 +25,7 @@ from identity.errors import (
 from identity.stores import ClientStore, ResourceStore, find_enabled_client
 from identity.validation import pkce
 from identity.validation.redirect_uri import redirect_uri_matches
-from identity.validation.scopes import parse_scope
+from identity.validation.scopes import granted_resources, parse_scope
 
 RESPONSE_TYPE_CODE: Final = "code"
 RESPONSE_MODES: Final = ("query", "fragment", "form_post")
@@ -123,8 +123,4 @@ def _scopes(requested: tuple[str, ...], client: Client,
         raise InvalidScope(f"unknown or disabled scope: {' '.join(unknown)}")
     if identity and StandardScope.OPENID not in requested:
         raise InvalidScope("identity scopes need the openid scope")
-    return requested, Resources(
-        identity_resources=tuple(r for r in found.identity_resources if r.name in identity),
-        api_scopes=tuple(s for s in found.api_scopes if s.name in api),
-        api_resources=tuple(r for r in found.api_resources
-                            if r.enabled and not set(r.scopes).isdisjoint(api)))
+    return requested, granted_resources(found, requested)

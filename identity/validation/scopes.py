@@ -53,19 +53,22 @@ def resolve_api_scopes(requested: tuple[str, ...], client: Client,
         raise InvalidScope(f"unknown or disabled scope: {' '.join(missing)}")
     if not granted:
         raise InvalidScope("no API scope is allowed for this client")
-    return granted, Resources(
-        api_scopes=tuple(s for s in found.api_scopes if s.name in enabled),
-        api_resources=tuple(r for r in found.api_resources
-                            if r.enabled and not set(r.scopes).isdisjoint(granted)),
-    )
+    return granted, granted_resources(found, granted)
 
 
 def resolve_user_scopes(scopes: tuple[str, ...], store: ResourceStore) -> Resources:
     """Return the enabled resources behind scopes granted to a user (no checks: already done)."""
-    found = store.find_resources_by_scope_names(scopes)
-    api = {s.name for s in found.api_scopes if s.enabled}
+    return granted_resources(store.find_resources_by_scope_names(scopes), scopes)
+
+
+def granted_resources(found: Resources, names: tuple[str, ...]) -> Resources:
+    """Keep the enabled identity resources and API scopes named, and the enabled API resources
+    that own one of those scopes (the access token's audiences)."""
+    wanted = set(names)
+    api = {s.name for s in found.api_scopes if s.enabled and s.name in wanted}
     return Resources(
-        identity_resources=tuple(r for r in found.identity_resources if r.enabled),
+        identity_resources=tuple(r for r in found.identity_resources
+                                 if r.enabled and r.name in wanted),
         api_scopes=tuple(s for s in found.api_scopes if s.name in api),
         api_resources=tuple(r for r in found.api_resources
-                            if r.enabled and not set(r.scopes).isdisjoint(api)))
+                            if r.enabled and not api.isdisjoint(r.scopes)))
