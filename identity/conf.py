@@ -65,8 +65,13 @@ DEFAULTS: Final[dict[str, Any]] = {
     },
     # Longest accepted value of any other parameter, in characters.
     "DEFAULT_INPUT_LENGTH": 2000,
-    # Failed client authentications from one address for one client id before 429.
+    # Failures (client secrets, passwords, codes and refresh tokens) from one address for one
+    # client id or user name before 429.
     "AUTH_FAILURE_LIMIT": 10,
+    # Failures for one client id or user name from any address, and from one address for any id,
+    # before 429; None switches the counter off.
+    "AUTH_FAILURE_LIMIT_PER_ID": 100,
+    "AUTH_FAILURE_LIMIT_PER_ADDRESS": 100,
     # Seconds over which failures are counted, and the Retry-After of a refusal.
     "AUTH_FAILURE_WINDOW": 300,
     # Request header holding the client address behind a trusted proxy (e.g.

@@ -25,6 +25,7 @@ def json_response(body: dict[str, Any], *, status: int = 200, no_store: bool = T
     if no_store:
         response["Cache-Control"] = "no-store"
         response["Pragma"] = "no-cache"
+    response["X-Content-Type-Options"] = "nosniff"
     for name, value in (headers or {}).items():
         response[name] = value
     return response
@@ -41,10 +42,17 @@ def error_json(err: OAuthError) -> HttpResponse:
 
 
 def html_headers(response: HttpResponse, *, csp: str = "frame-ancestors 'none'") -> HttpResponse:
-    """Mark an HTML page as never framed and never cached (login, consent, error pages)."""
+    """Mark an HTML page as never framed, never cached, never sniffed and never a referrer.
+
+    No referrer: the URLs of these pages carry the authorization request (client, redirect URI,
+    state, PKCE challenge), which must not reach the sites they link or redirect to. Their own
+    forms are then posted with `Origin: null`: see identity.endpoints.csrf.
+    """
     response["Content-Security-Policy"] = csp
     response["X-Frame-Options"] = "DENY"
     response["Cache-Control"] = "no-store"
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Referrer-Policy"] = "no-referrer"
     return response
 
 
@@ -62,7 +70,10 @@ def redirect_to(uri: str) -> HttpResponse:
     """Redirect to a registered client URI, whatever its scheme (native apps use their own)."""
     response = HttpResponse(status=302)
     response["Location"] = uri
-    response["Cache-Control"] = "no-store"
+    response["Cache-Control"] = "no-store"  # it may carry a code or tokens
+    # A redirect's policy applies to the request it causes (Fetch §4.4): the client's page must
+    # not learn the sign-in or consent URL it came through.
+    response["Referrer-Policy"] = "no-referrer"
     return response
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.urls import path
 
 from identity import views
-from identity.endpoints.account import LoginView, grants_page
+from identity.endpoints.account import grants_page, login_page
 from identity.endpoints.authorize import authorize_endpoint
 from identity.endpoints.consent import consent_page
 from identity.endpoints.discovery import oauth_authorization_server, openid_configuration
@@ -31,6 +31,6 @@ urlpatterns = [
     path("connect/revocation", revocation_endpoint, name="revocation"),
     path("connect/endsession", end_session_endpoint, name="end_session"),
     path("connect/consent", consent_page, name="consent"),
-    path("account/login", LoginView.as_view(), name="login"),
+    path("account/login", login_page, name="login"),
     path("account/grants", grants_page, name="grants"),
 ]

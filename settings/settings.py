@@ -119,16 +119,17 @@ STATIC_ROOT = env.str("STATIC_ROOT", default="") or None
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 
-# Cookies and transport: Secure cookies and HSTS only when the issuer is https, so that plain http
-# on loopback works with DEBUG off.
+# Cookies: Secure only when the issuer is https, so that plain http on loopback works with DEBUG
+# off. HSTS is sent on every https response (never on http, where browsers ignore it anyway).
 SESSION_COOKIE_SECURE = HTTPS
 CSRF_COOKIE_SECURE = HTTPS
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
-SECURE_HSTS_SECONDS = 31536000 if HTTPS else 0
+SECURE_HSTS_SECONDS = 31536000
 SECURE_CONTENT_TYPE_NOSNIFF = True
-# same-origin, not no-referrer: with no-referrer browsers send "Origin: null" on form posts and
-# Django's CSRF check refuses the admin's own forms.
+# same-origin for the admin: with no-referrer browsers send "Origin: null" on form posts and
+# Django's CSRF check refuses the admin's own forms. The identity pages send no-referrer
+# themselves and accept that Origin (identity/endpoints/csrf.py).
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 if env.bool("BEHIND_HTTPS_PROXY", default=False):

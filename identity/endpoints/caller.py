@@ -35,7 +35,7 @@ def authenticated_client(http: HttpRequest, params: Mapping[str, str]) -> Client
     """Authenticate the client of a request, counting failures per client id and address."""
     credentials = extract_credentials(params, http.META.get("HTTP_AUTHORIZATION"))
     address = throttling.client_address(http)
-    throttling.check_not_locked(credentials.client_id, address)
+    throttling.check_not_locked("client", credentials.client_id, address)
     try:
         return authenticate_client(credentials, get_client_store(), clock.now())
     except InvalidClient as err:
@@ -47,7 +47,7 @@ def authenticated_caller(http: HttpRequest, params: Mapping[str, str]) -> Caller
     """Authenticate an API resource by its secrets, or else a client."""
     credentials = extract_credentials(params, http.META.get("HTTP_AUTHORIZATION"))
     address = throttling.client_address(http)
-    throttling.check_not_locked(credentials.client_id, address)
+    throttling.check_not_locked("client", credentials.client_id, address)
     if credentials.secret is not None:
         found = get_resource_store().find_api_resources_by_name([credentials.client_id])
         now = clock.now()
@@ -67,7 +67,7 @@ def authenticated_caller(http: HttpRequest, params: Mapping[str, str]) -> Caller
 
 def _failed(http: HttpRequest, credentials: ClientCredentials, address: str,
             err: InvalidClient) -> None:
-    throttling.record_failure(credentials.client_id, address)
+    throttling.record_failure("client", credentials.client_id, address)
     signals.client_authentication_failed.send(
         authenticated_client, client_id=credentials.client_id, address=address,
         reason=err.detail)

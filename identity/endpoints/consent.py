@@ -18,6 +18,7 @@ from identity import clock
 from identity.conf import identity_settings
 from identity.domain.grants import Consent
 from identity.endpoints import session as sessions
+from identity.endpoints.csrf import no_referrer_form
 from identity.endpoints.issuer import get_issuer
 from identity.endpoints.session import signed_in_required
 from identity.errors import AccessDenied, InvalidRequest, OAuthError
@@ -30,6 +31,7 @@ from identity.validation.authorize_request import (
 from identity.validation.params import parse_query
 
 
+@no_referrer_form
 @signed_in_required
 @require_http_methods(["GET", "POST"])
 def consent_page(http: HttpRequest) -> HttpResponse:

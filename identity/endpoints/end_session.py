@@ -12,12 +12,13 @@ from urllib.parse import urlencode, urlsplit
 from django.contrib.auth import logout
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.views.decorators.csrf import csrf_exempt, csrf_protect
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from identity.domain.client import Client
 from identity.endpoints import session as sessions
 from identity.endpoints.authorize import read_authorize_params
+from identity.endpoints.csrf import csrf_protect_form
 from identity.endpoints.issuer import get_issuer
 from identity.errors import InvalidToken, OAuthError
 from identity.rendering import error_page, html_headers
@@ -49,7 +50,7 @@ def end_session_endpoint(http: HttpRequest) -> HttpResponse:
         shown = {k: v for k, v in params.items() if k != CONFIRMED}
         return html_headers(render(http, "identity/logout_confirm.html", {"params": shown}))
     if signed_in and not matches:
-        return csrf_protect(lambda r: _sign_out(r, store, issuer, target))(http)
+        return csrf_protect_form(lambda r: _sign_out(r, store, issuer, target))(http)
     return _sign_out(http, store, issuer, target)
 
 

@@ -7,19 +7,23 @@ database; codes and refresh tokens are consumed with one conditional update.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.debug import sensitive_post_parameters
 
-from identity import clock, signals, usage
+from identity import clock, signals, throttling, usage
 from identity.conf import identity_settings
+from identity.constants import GrantType
 from identity.cors import with_cors
+from identity.domain.client import Client
+from identity.domain.requests import ValidatedTokenRequest
 from identity.endpoints.caller import authenticated_client
 from identity.endpoints.forms import read_form
 from identity.endpoints.guard import protocol_errors
 from identity.endpoints.issuer import get_issuer
-from identity.errors import MethodNotAllowed
+from identity.errors import InvalidGrant, MethodNotAllowed
 from identity.rendering import json_response
 from identity.responses.token import TokenIssuer, create_token_response
 from identity.stores import (
@@ -31,6 +35,8 @@ from identity.tokens.keys import get_key_ring
 from identity.validation.token_request import TokenContext, validate_token_request
 
 logger = logging.getLogger(__name__)
+# Grants whose handle a caller could try to guess: failed redemptions are throttled.
+GUESSABLE_GRANTS = frozenset({GrantType.AUTHORIZATION_CODE, GrantType.REFRESH_TOKEN})
 
 
 @csrf_exempt
@@ -46,8 +52,12 @@ def token_endpoint(http: HttpRequest) -> HttpResponse:
     usage.note_client_use(client.client_id)
     now = clock.now()
     grants, users = get_grant_store(), get_user_store()
-    request = validate_token_request(params, client, TokenContext(
-        get_resource_store(), grants, users, now, identity_settings.REFRESH_TOKEN_REUSE_GRACE))
+    context = TokenContext(get_resource_store(), grants, users, now,
+                           identity_settings.REFRESH_TOKEN_REUSE_GRACE)
+    if params.get("grant_type") in GUESSABLE_GRANTS:
+        request = _redeem(http, params, client, context)
+    else:
+        request = validate_token_request(params, client, context)
     body = create_token_response(request, TokenIssuer(
         get_issuer(http), get_key_ring(), grants, users, now,
         identity_settings.ACCESS_TOKEN_STATIC_AUDIENCE))
@@ -55,3 +65,15 @@ def token_endpoint(http: HttpRequest) -> HttpResponse:
                               grant_type=request.grant_type, scopes=request.scopes)
     logger.debug("token issued client_id=%s grant_type=%s", client.client_id, request.grant_type)
     return json_response(body)
+
+
+def _redeem(http: HttpRequest, params: Mapping[str, str], client: Client,
+            context: TokenContext) -> ValidatedTokenRequest:
+    """Validate a code or refresh token redemption, counting failures per client and address."""
+    address = throttling.client_address(http)
+    throttling.check_not_locked("grant", client.client_id, address)
+    try:
+        return validate_token_request(params, client, context)
+    except InvalidGrant:
+        throttling.record_failure("grant", client.client_id, address)
+        raise
