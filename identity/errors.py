@@ -160,6 +160,15 @@ class InvalidToken(OAuthError):
         self.headers["WWW-Authenticate"] = value
 
 
+class MissingToken(InvalidToken):
+    """RFC 6750 §3.1: no bearer token at all (or another scheme): a bare challenge, since the
+    client may not have known that authentication was needed."""
+
+    def __init__(self, description: str | None = None) -> None:
+        super().__init__(description)
+        self.headers["WWW-Authenticate"] = "Bearer"
+
+
 class InsufficientScope(OAuthError):
     """RFC 6750 §3.1: the token lacks a scope the resource needs."""
 

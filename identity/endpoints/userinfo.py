@@ -15,7 +15,13 @@ from identity.cors import with_cors
 from identity.endpoints.forms import read_form
 from identity.endpoints.guard import protocol_errors
 from identity.endpoints.issuer import get_issuer
-from identity.errors import InsufficientScope, InvalidRequest, InvalidToken, MethodNotAllowed
+from identity.errors import (
+    InsufficientScope,
+    InvalidRequest,
+    InvalidToken,
+    MethodNotAllowed,
+    MissingToken,
+)
 from identity.rendering import json_response
 from identity.stores import (
     find_enabled_client,
@@ -39,12 +45,14 @@ def bearer_token(http: HttpRequest) -> str:
         raise InvalidRequest("send the token in one place only")
     if header:
         scheme, _, value = header.partition(" ")
-        if scheme.lower() != "bearer" or not value.strip():
-            raise InvalidToken("use the Bearer scheme")
+        if scheme.lower() != "bearer":
+            raise MissingToken("use the Bearer scheme")
+        if not value.strip():
+            raise InvalidToken("the Bearer credentials are empty")
         return value.strip()
     if body_token:
         return body_token
-    raise InvalidToken("an access token is required")
+    raise MissingToken("an access token is required")
 
 
 @csrf_exempt
