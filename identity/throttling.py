@@ -70,9 +70,10 @@ def record_failure(kind: Kind, subject: str, address: str) -> None:
         try:
             # The window starts at the first failure: add() sets the expiry, incr() keeps it.
             if not cache.add(key, 1, window):
-                cache.incr(key)
-        except ValueError:  # expired between add and incr
-            cache.add(key, 1, window)
+                try:
+                    cache.incr(key)
+                except ValueError:  # expired between add and incr
+                    cache.add(key, 1, window)
         except Exception:
             logger.warning("throttle cache unavailable", exc_info=True)
             return

@@ -51,6 +51,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "identity.outage.OutageMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -82,6 +83,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # Keep connections across requests: gunicorn workers are long-lived.
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", default=60))
     DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Take the write lock when a transaction starts, waiting for it: a deferred transaction that
+    # must upgrade its lock fails at once ("database is locked") when another process writes,
+    # as two workers redeeming codes at the same time do.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("transaction_mode", "IMMEDIATE")
 # Local memory holds up to 20,000 entries per process (Django's default is 300, too few for the
 # client cache of a busy server); set CACHE_URL to redis://... when several processes serve.
 CACHES = {"default": env.cache("CACHE_URL",

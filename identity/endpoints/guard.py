@@ -6,10 +6,10 @@ import logging
 from collections.abc import Callable
 from functools import wraps
 
-from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse
 
-from identity.errors import OAuthError, ServerError, TemporarilyUnavailable
+from identity.errors import OAuthError, ServerError
+from identity.outage import OUTAGE_ERRORS, unavailable
 from identity.rendering import error_json
 
 logger = logging.getLogger(__name__)
@@ -25,9 +25,9 @@ def protocol_errors(view: View) -> View:
             return view(request)
         except OAuthError as err:
             return error_json(err)
-        except DatabaseError:
-            logger.exception("database unavailable at %s", request.path)
-            return error_json(TemporarilyUnavailable("the service is temporarily unavailable"))
+        except OUTAGE_ERRORS:  # the database or the shared cache: clients may retry
+            logger.exception("dependency unavailable at %s", request.path)
+            return error_json(unavailable())
         except Exception:
             logger.exception("unexpected error at %s", request.path)
             return error_json(ServerError("an unexpected error occurred"))

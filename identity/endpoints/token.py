@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from typing import Any
 
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.debug import sensitive_post_parameters
@@ -23,7 +25,7 @@ from identity.endpoints.caller import authenticated_client
 from identity.endpoints.forms import read_form
 from identity.endpoints.guard import protocol_errors
 from identity.endpoints.issuer import get_issuer
-from identity.errors import InvalidGrant, MethodNotAllowed
+from identity.errors import InvalidGrant, MethodNotAllowed, OAuthError
 from identity.rendering import json_response
 from identity.responses.token import TokenIssuer, create_token_response
 from identity.stores import (
@@ -54,26 +56,40 @@ def token_endpoint(http: HttpRequest) -> HttpResponse:
     grants, users = get_grant_store(), get_user_store()
     context = TokenContext(get_resource_store(), grants, users, now,
                            identity_settings.REFRESH_TOKEN_REUSE_GRACE)
+    issuer = TokenIssuer(get_issuer(http), get_key_ring(), grants, users, now,
+                         identity_settings.ACCESS_TOKEN_STATIC_AUDIENCE)
     if params.get("grant_type") in GUESSABLE_GRANTS:
-        request = _redeem(http, params, client, context)
+        request, body = _redeem(http, params, client, context, issuer)
     else:
         request = validate_token_request(params, client, context)
-    body = create_token_response(request, TokenIssuer(
-        get_issuer(http), get_key_ring(), grants, users, now,
-        identity_settings.ACCESS_TOKEN_STATIC_AUDIENCE))
+        body = create_token_response(request, issuer)
     signals.token_issued.send(token_endpoint, client_id=client.client_id,
                               grant_type=request.grant_type, scopes=request.scopes)
     logger.debug("token issued client_id=%s grant_type=%s", client.client_id, request.grant_type)
     return json_response(body)
 
 
-def _redeem(http: HttpRequest, params: Mapping[str, str], client: Client,
-            context: TokenContext) -> ValidatedTokenRequest:
-    """Validate a code or refresh token redemption, counting failures per client and address."""
+def _redeem(http: HttpRequest, params: Mapping[str, str], client: Client, context: TokenContext,
+            issuer: TokenIssuer) -> tuple[ValidatedTokenRequest, dict[str, Any]]:
+    """Consume a code or refresh token and store what replaces it in one transaction, counting
+    failures per client and address.
+
+    Apart, a database lost between the two would burn the grant and lose its successor, which
+    the client never received. A refusal commits: what a replay revoked must stay revoked.
+    """
     address = throttling.client_address(http)
     throttling.check_not_locked("grant", client.client_id, address)
-    try:
-        return validate_token_request(params, client, context)
-    except InvalidGrant:
-        throttling.record_failure("grant", client.client_id, address)
-        raise
+    for algorithm in identity_settings.SIGNING_ALGORITHMS:
+        issuer.ring.signing_key(algorithm)  # a first key is created for good, not rolled back
+    refused: OAuthError | None = None
+    with transaction.atomic():
+        try:
+            request = validate_token_request(params, client, context)
+            body = create_token_response(request, issuer)
+        except OAuthError as err:
+            refused = err
+    if refused is not None:
+        if isinstance(refused, InvalidGrant):
+            throttling.record_failure("grant", client.client_id, address)
+        raise refused
+    return request, body

@@ -32,3 +32,12 @@ def test_missing_apps_are_reported(settings) -> None:
     settings.INSTALLED_APPS = [a for a in settings.INSTALLED_APPS if a != "clients_app"]
     with pytest.raises(SystemCheckError, match="identity.E006"):
         call_command("check")
+
+
+def test_missing_outage_middleware_is_a_warning(settings) -> None:
+    from django.core.checks import run_checks
+
+    assert not [m for m in run_checks() if m.id == "identity.W001"]
+    outage = "identity.outage.OutageMiddleware"
+    settings.MIDDLEWARE = [m for m in settings.MIDDLEWARE if m != outage]
+    assert [m.id for m in run_checks() if m.id.startswith("identity.")] == ["identity.W001"]
