@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth import views as auth_views
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
@@ -68,8 +69,9 @@ def grants_page(http: HttpRequest) -> HttpResponse:
     consents = get_consent_store()
     if http.method == "POST":
         client_id = http.POST.get("client_id", "")
-        consents.remove(subject, client_id)
-        get_grant_store().remove_all(subject, client_id)
+        with transaction.atomic():  # never the consent gone and the tokens still alive
+            consents.remove(subject, client_id)
+            get_grant_store().remove_all(subject, client_id)
         return redirect("identity:grants")
     store = get_client_store()
     rows = []

@@ -39,7 +39,7 @@ def _b64(segment: str) -> bytes:
 def _json(segment: str) -> dict[str, Any]:
     try:
         value = json.loads(_b64(segment))
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):  # deep nesting: not a JOSE header
         raise JwsError("not JSON") from None
     if not isinstance(value, dict):
         raise JwsError("not a JSON object")
@@ -68,6 +68,8 @@ def verify(token: str, keys: dict[str, tuple[str, PublicKey]]) -> tuple[dict[str
         raise JwsError("not signed by a key of this server")
     algorithm, key = entry
     signature = _b64(parts[2])
+    if not _SEGMENT.fullmatch(parts[1]):  # the signing input must be ASCII (RFC 7515 §5.2)
+        raise JwsError("not base64url")
     signed = f"{parts[0]}.{parts[1]}".encode("ascii")
     digest = _HASHES[algorithm[-3:]]()
     try:

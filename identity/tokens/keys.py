@@ -32,6 +32,7 @@ from identity.tokens.key_material import (
 )
 
 logger = logging.getLogger(__name__)
+RELOAD_RETRY = 5  # seconds before a failed reload of the keys is tried again
 
 
 class SigningKeyStore(Protocol):
@@ -122,7 +123,18 @@ class KeyRing:
         with self._lock:
             if time.monotonic() - self._read_at >= self._refresh_interval or (
                     self._next_change is not None and now >= self._next_change):
-                self._reload(now)
+                try:
+                    self._reload(now)
+                except Exception:
+                    # The key store is down (a database outage): sign with the keys already
+                    # loaded and try again shortly, rather than fail every token request. A
+                    # process that has no keys yet has nothing to fall back on.
+                    if not all(self._usable(alg) for alg in self.algorithms):
+                        raise
+                    logger.warning("signing keys not reloaded; using the loaded ones",
+                                   exc_info=True)
+                    self._read_at = time.monotonic() - self._refresh_interval + RELOAD_RETRY
+                    self._next_change = None
         return now
 
     def _reload(self, now: datetime) -> None:

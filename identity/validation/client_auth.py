@@ -45,7 +45,8 @@ def _basic(params: Mapping[str, str], authorization: str | None) -> ClientCreden
     client_id, sep, secret = decoded.partition(":")
     # Appendix B: id and secret are form-encoded before Base64.
     client_id, secret = unquote_plus(client_id), unquote_plus(secret)
-    if not sep or not client_id or not secret:
+    # NUL is refused as in form values: no store can look it up (PostgreSQL refuses it).
+    if not sep or not client_id or not secret or "\x00" in client_id + secret:
         raise InvalidClient("malformed Basic credentials", www_authenticate=BASIC_CHALLENGE)
     return ClientCredentials(client_id, secret, ClientAuthMethod.CLIENT_SECRET_BASIC)
 
@@ -54,7 +55,10 @@ def _post(params: Mapping[str, str], authorization: str | None) -> ClientCredent
     if CLIENT_SECRET not in params:
         return None
     if CLIENT_ID not in params:
-        raise InvalidClient("client_secret was sent without client_id")
+        # RFC 6749 §5.2: a client that also tried Basic is answered with its challenge.
+        basic_used = (authorization or "").strip().partition(" ")[0].lower() == "basic"
+        raise InvalidClient("client_secret was sent without client_id",
+                            www_authenticate=BASIC_CHALLENGE if basic_used else None)
     return ClientCredentials(params[CLIENT_ID], params[CLIENT_SECRET],
                              ClientAuthMethod.CLIENT_SECRET_POST)
 

@@ -16,6 +16,7 @@ from identity.errors import InvalidGrant, InvalidRequest
 
 S256: Final = "S256"
 PLAIN: Final = "plain"
+# Used with fullmatch: with match, "$" would also accept a trailing newline.
 _SHAPE: Final = re.compile(r"^[A-Za-z0-9\-._~]{43,128}$")
 
 
@@ -34,7 +35,7 @@ def validate_challenge(client: Client, challenge: str | None,
     if method == PLAIN and not client.allow_plain_text_pkce:
         raise InvalidRequest("code_challenge_method plain is not allowed for this client; "
                              "use S256")
-    if not _SHAPE.match(challenge):
+    if not _SHAPE.fullmatch(challenge):
         raise InvalidRequest("code_challenge must be 43-128 characters of A-Z a-z 0-9 - . _ ~")
     return challenge, method
 
@@ -47,7 +48,7 @@ def verify(verifier: str | None, challenge: str | None, method: str | None) -> N
         return
     if verifier is None:
         raise InvalidGrant("code_verifier is missing")
-    if not _SHAPE.match(verifier):
+    if not _SHAPE.fullmatch(verifier):
         raise InvalidGrant("code_verifier must be 43-128 characters of A-Z a-z 0-9 - . _ ~")
     if method == S256:
         digest = hashlib.sha256(verifier.encode("ascii")).digest()

@@ -149,3 +149,49 @@ def test_schedule_helpers() -> None:
     assert needs_new_key([key], T0 + timedelta(days=77), POLICY)
     assert not needs_new_key([key], T0 + timedelta(days=10), POLICY)
     assert key.state(T0 + timedelta(days=95)) == "retired"
+
+
+class FailingStore(MemoryKeyStore):
+    """A key store whose database can go away."""
+
+    down = False
+
+    def keys(self, algorithm: str) -> list[StoredKey]:
+        if self.down:
+            raise ConnectionError("database unavailable")
+        return super().keys(algorithm)
+
+
+def test_an_outage_of_the_key_store_leaves_the_loaded_keys_signing(now) -> None:
+    store = FailingStore()
+    keys = ring(store)  # refresh_interval=0: every use reads the store
+    kid = keys.signing_key().kid
+    store.down = True
+    assert keys.signing_key().kid == kid
+    assert keys.jwks()["keys"][0]["kid"] == kid
+    store.down = False
+    reads = store.reads
+    keys.signing_key()
+    assert store.reads == reads  # the next attempt waits RELOAD_RETRY seconds, not every use
+
+
+def test_after_an_outage_the_keys_are_read_again(now, monkeypatch) -> None:
+    from identity.tokens import keys as key_module
+
+    monkeypatch.setattr(key_module, "RELOAD_RETRY", 0)
+    store = FailingStore()
+    keys = ring(store)
+    keys.signing_key()
+    store.down = True
+    keys.signing_key()
+    store.down = False
+    reads = store.reads
+    keys.signing_key()
+    assert store.reads > reads
+
+
+def test_without_loaded_keys_an_outage_of_the_key_store_is_an_error(now) -> None:
+    store = FailingStore()
+    store.down = True
+    with pytest.raises(ConnectionError):
+        ring(store).signing_key()
