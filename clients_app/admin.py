@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin, messages
-from django.db import transaction
+from django.db import router, transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
@@ -14,7 +14,14 @@ from django.utils.html import format_html
 
 from clients_app import models
 from clients_app.exporting import export_document
-from clients_app.forms import ClientChildFormSet, ClientConfigCheck, ResourceForm, SecretForm
+from clients_app.forms import (
+    ClientChildFormSet,
+    ClientConfigCheck,
+    ResourceForm,
+    SecretForm,
+    VersionedForm,
+)
+from clients_app.importing import lock_configuration
 from identity.stores.caching import invalidate_client
 
 GENERATED = "_identity_generated_secrets"
@@ -82,7 +89,30 @@ class GeneratedSecretsMixin(admin.ModelAdmin):
         return response
 
 
-class ClientAdmin(GeneratedSecretsMixin):
+class VersionedAdmin(admin.ModelAdmin):
+    """Save a change only over the row the page was made from (with a `VersionedForm`)."""
+
+    def changeform_view(self, request: HttpRequest, object_id: str | None = None,
+                        form_url: str = "", extra_context: Any = None) -> Any:
+        with transaction.atomic(using=router.db_for_write(self.model)):
+            if request.method == "POST":
+                # Imports and other saves wait for this one: what the form is checked against
+                # is still there when it writes, children included.
+                lock_configuration()
+            return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def get_object(self, request: HttpRequest, object_id: str, from_field: str | None = None
+                   ) -> Any:
+        obj = super().get_object(request, object_id, from_field)
+        if obj is not None and request.method == "POST":
+            # Read again under a row lock, kept until the save commits: writers that do not
+            # take the lock above (actions, the last-use time) wait instead of being undone.
+            obj = self.get_queryset(request).select_for_update().filter(pk=obj.pk).first()
+        return obj
+
+
+class ClientAdmin(VersionedAdmin, GeneratedSecretsMixin):
+    form = VersionedForm
     list_display = ["client_id", "client_name", "enabled", "grant_types", "secret_expiry",
                     "last_accessed"]
     list_filter = ["enabled", "allowed_grant_types__grant_type", "require_client_secret"]
@@ -127,7 +157,8 @@ class ClientAdmin(GeneratedSecretsMixin):
         ("Device flow, CIBA and DPoP", {"classes": ["collapse"], "fields": [
             "user_code_type", "device_code_lifetime", "ciba_lifetime", "polling_interval",
             "require_dpop", "dpop_validation_mode", "dpop_clock_skew"]}),
-        ("Record", {"fields": ["non_editable", "created", "updated", "last_accessed"]}),
+        ("Record", {"fields": ["non_editable", "created", "updated", "last_accessed",
+                               "opened_version"]}),
     ]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[models.Client]:
@@ -187,7 +218,7 @@ class ClientAdmin(GeneratedSecretsMixin):
         return response
 
 
-class _ResourceAdmin(admin.ModelAdmin):
+class _ResourceAdmin(VersionedAdmin):
     form = ResourceForm
     list_display = ["name", "display_name", "enabled", "show_in_discovery_document"]
     list_filter = ["enabled", "show_in_discovery_document"]

@@ -65,7 +65,36 @@ class SecretForm(forms.ModelForm):
         return data
 
 
-class ResourceForm(forms.ModelForm):
+class VersionedForm(forms.ModelForm):
+    """A form that refuses to save over a change made since the page was opened.
+
+    The page carries the row's `updated` time; the admin reads the row again, locked, before
+    validating a change (`VersionedAdmin`), so a save that started from an older page is
+    refused instead of silently undoing the other change.
+    """
+
+    opened_version = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["opened_version"].initial = row_version(self.instance)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if self.instance.pk is not None and \
+                data.get("opened_version") != row_version(self.instance):
+            raise ValidationError(
+                f"This {self.instance._meta.verbose_name} was changed by someone else since you "
+                f"opened it; reload the page and make your change again.", code="changed")
+        return data
+
+
+def row_version(row: Any) -> str:
+    """Return what tells one saved state of a row from the next: its `updated` time."""
+    return row.updated.isoformat() if row.pk is not None and row.updated else ""
+
+
+class ResourceForm(VersionedForm):
     """An identity resource, API scope or API resource; its properties are a JSON object."""
 
     def clean_properties(self) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from clients_app.mapping import (
@@ -42,6 +42,8 @@ _STANDARD = {r.name for r in STANDARD_IDENTITY_RESOURCES}
 _RESOURCE_CLASSES = (IdentityResource, ApiScope, ApiResource)
 _LABELS = {Client: "client", IdentityResource: "identity resource", ApiScope: "API scope",
            ApiResource: "API resource"}
+# Any number will do, as long as every writer that takes the lock uses the same one.
+_LOCK_KEY = 0x6964656E74697479  # "identity"
 
 
 @dataclass
@@ -95,6 +97,7 @@ def import_document(document: ConfigDocument, models: ModelSet, *, prune: bool =
     Raises ConfigDocumentError, writing nothing, when a client names a scope that would not exist.
     """
     with transaction.atomic():
+        lock_configuration()
         _check_scopes(document, models, prune)
         report = ImportReport()
         for cls in _RESOURCE_CLASSES:
@@ -111,6 +114,20 @@ def import_document(document: ConfigDocument, models: ModelSet, *, prune: bool =
             invalidate_resources()
             transaction.on_commit(invalidate_resources)
     return report
+
+
+def lock_configuration() -> None:
+    """Wait for the imports and admin saves that are running, and make new ones wait until the
+    current transaction ends.
+
+    An import reads what exists, then writes what differs: two at once would both create a new
+    client or scope (one failing on its unique name) or each write its own changes over a state
+    the other replaced, leaving a mix of both documents. PostgreSQL only: SQLite has a single
+    writer at a time anyway.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_LOCK_KEY])
 
 
 def _document_resources(document: ConfigDocument, cls: type) -> tuple[Any, ...]:
