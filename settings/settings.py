@@ -97,6 +97,11 @@ CACHES = {"default": env.cache("CACHE_URL",
 for _name in ("key_prefix", "timeout", "version"):
     if _name in CACHES["default"]:
         CACHES["default"][_name.upper()] = CACHES["default"].pop(_name)
+# Above what one request line can carry (gunicorn: 4,094 bytes, "a&" 2,047 times): Django 5.2
+# parses the query while building a request with a charset in its Content-Type and raises
+# TooManyFieldsSent outside its error handling, a 500. Bodies stay bounded by
+# DATA_UPLOAD_MAX_MEMORY_SIZE, and the protocol endpoints by IDENTITY["MAX_REQUEST_BODY"].
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 4096
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 LOGIN_URL = "identity:login"
 

@@ -13,8 +13,8 @@ from django.views.decorators.http import require_http_methods
 from identity import throttling
 from identity.endpoints.csrf import no_referrer_form
 from identity.endpoints.session import signed_in_required
-from identity.errors import TooManyRequests
-from identity.rendering import html_headers
+from identity.errors import InvalidRequest, TooManyRequests
+from identity.rendering import error_page, html_headers
 from identity.stores import (
     find_enabled_client,
     get_client_store,
@@ -69,6 +69,8 @@ def grants_page(http: HttpRequest) -> HttpResponse:
     consents = get_consent_store()
     if http.method == "POST":
         client_id = http.POST.get("client_id", "")
+        if not client_id or "\x00" in client_id or len(client_id) > 200:
+            return error_page(http, InvalidRequest("choose an application to revoke"))
         with transaction.atomic():  # never the consent gone and the tokens still alive
             consents.remove(subject, client_id)
             get_grant_store().remove_all(subject, client_id)

@@ -49,7 +49,8 @@ def read_authorize_params(http: HttpRequest) -> Mapping[str, str]:
         return parse_form(http.body, http.content_type or "",
                           max_body=identity_settings.MAX_REQUEST_BODY, max_lengths=lengths,
                           default_max_length=default)
-    return parse_query(http.META.get("QUERY_STRING", ""), max_lengths=lengths,
+    return parse_query(http.META.get("QUERY_STRING", ""),
+                       max_query=identity_settings.MAX_REQUEST_BODY, max_lengths=lengths,
                        default_max_length=default)
 
 

@@ -76,5 +76,6 @@ def _authorize_params(back: str) -> QueryDict | dict[str, str]:
     parts = urlsplit(back)
     if parts.scheme or parts.netloc or parts.path != reverse("identity:authorize"):
         raise InvalidRequest("the consent request does not come from this server")
-    return dict(parse_query(parts.query, max_lengths=identity_settings.INPUT_LENGTHS,
+    return dict(parse_query(parts.query, max_query=identity_settings.MAX_REQUEST_BODY,
+                            max_lengths=identity_settings.INPUT_LENGTHS,
                             default_max_length=identity_settings.DEFAULT_INPUT_LENGTH))

@@ -52,9 +52,9 @@ def parse_form(body: bytes, content_type: str, *, max_body: int,
     return MappingProxyType({k: v for k, v in params.items() if v != ""})
 
 
-def parse_query(query: str, *, max_lengths: Mapping[str, int],
+def parse_query(query: str, *, max_query: int, max_lengths: Mapping[str, int],
                 default_max_length: int) -> Mapping[str, str]:
     """Return the parameters of a URL query string, with the same checks as a form body."""
     return parse_form(query.encode("latin-1", "replace"), FORM_CONTENT_TYPE,
-                      max_body=max(8192, len(query)), max_lengths=max_lengths,
+                      max_body=max_query, max_lengths=max_lengths,
                       default_max_length=default_max_length)
