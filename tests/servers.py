@@ -59,3 +59,30 @@ def gunicorn(env: dict[str, str], port: int, workers: int = 2) -> Iterator[str]:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def shared_cache_project(work: Path, document: str) -> dict[str, str]:
+    """Set up a project in `work` on Redis, under a key prefix of its own, with `document`'s
+    clients imported; return its environment."""
+    import uuid
+
+    env = project_env(work, CACHE_URL=f"redis://127.0.0.1:6379/0?KEY_PREFIX={uuid.uuid4().hex}",
+                      IDENTITY_ISSUER="http://127.0.0.1")
+    (work / "clients.json").write_text(document)
+    manage(env, "migrate", "--noinput")
+    manage(env, "import_clients", str(work / "clients.json"))
+    return env
+
+
+def token_status(base: str, client_id: str = "local-dev", secret: str = "secret") -> int:
+    """POST a client-credentials request; return the status."""
+    import base64
+    import urllib.error
+
+    basic = base64.b64encode(f"{client_id}:{secret}".encode()).decode()
+    request = urllib.request.Request(f"{base}/connect/token", data=b"grant_type=client_credentials",
+                                     headers={"Authorization": f"Basic {basic}"})
+    try:
+        return urllib.request.urlopen(request).status
+    except urllib.error.HTTPError as err:
+        return err.code

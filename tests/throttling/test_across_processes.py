@@ -2,27 +2,14 @@
 
 from __future__ import annotations
 
-import base64
 import re
 import urllib.error
 import urllib.request
-import uuid
 from http.cookiejar import CookieJar
 from urllib.parse import urlencode
 
 from tests.factories import REFERENCE_DOCUMENT
-from tests.servers import free_port, gunicorn, manage, project_env
-
-
-def _token(base: str, secret: str) -> int:
-    request = urllib.request.Request(
-        f"{base}/connect/token", data=b"grant_type=client_credentials",
-        headers={"Authorization": "Basic "
-                 + base64.b64encode(f"local-dev:{secret}".encode()).decode()})
-    try:
-        return urllib.request.urlopen(request).status
-    except urllib.error.HTTPError as err:
-        return err.code
+from tests.servers import free_port, gunicorn, manage, shared_cache_project, token_status
 
 
 def _login(base: str, password: str) -> int:
@@ -39,18 +26,13 @@ def _login(base: str, password: str) -> int:
 
 
 def test_failures_in_one_process_count_in_every_other(tmp_path) -> None:
-    prefix = uuid.uuid4().hex  # a key space of its own on the shared Redis
-    env = project_env(tmp_path, CACHE_URL=f"redis://127.0.0.1:6379/0?KEY_PREFIX={prefix}",
-                      IDENTITY_ISSUER="http://127.0.0.1")
-    (tmp_path / "clients.json").write_text(REFERENCE_DOCUMENT)
-    manage(env, "migrate", "--noinput")
-    manage(env, "import_clients", str(tmp_path / "clients.json"))
+    env = shared_cache_project(tmp_path, REFERENCE_DOCUMENT)
     manage(env, "shell", "-c", "from django.contrib.auth.models import User; "
                                "User.objects.create_user('bob', password='bob-password-1')")
     with gunicorn(env, free_port(), workers=1) as a, gunicorn(env, free_port(), workers=1) as b:
         # AUTH_FAILURE_LIMIT is 10: five failures on each server make ten in all.
         for base in (a, b) * 5:
-            assert _token(base, "guess") == 401
+            assert token_status(base, secret="guess") == 401
             assert _login(base, "guess") == 200  # the form again, with its error
-        assert _token(a, "secret") == 429 and _token(b, "secret") == 429
+        assert token_status(a) == 429 and token_status(b) == 429
         assert _login(a, "bob-password-1") == 429 and _login(b, "bob-password-1") == 429
