@@ -1,7 +1,8 @@
 """The token endpoint: parse -> authenticate -> validate -> generate -> render.
 
 Spec: RFC 6749 §3.2, §4.1.3, §4.4, §5, §6. The client credentials path writes nothing to the
-database; codes and refresh tokens are consumed with one conditional update.
+database; a code or refresh token is consumed with one conditional update, in the same transaction
+that stores what replaces it.
 """
 
 from __future__ import annotations
