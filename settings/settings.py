@@ -97,6 +97,12 @@ CACHES = {"default": env.cache("CACHE_URL",
 for _name in ("key_prefix", "timeout", "version"):
     if _name in CACHES["default"]:
         CACHES["default"][_name.upper()] = CACHES["default"].pop(_name)
+if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+    # redis-py waits forever by default: a Redis that stops answering would hold every worker.
+    # With a bound, the caches fall back to the database and the counters fail open.
+    _options = CACHES["default"].setdefault("OPTIONS", {})
+    _options.setdefault("socket_connect_timeout", 1)
+    _options.setdefault("socket_timeout", 1)
 # Above what one request line can carry (gunicorn: 4,094 bytes, "a&" 2,047 times): Django 5.2
 # parses the query while building a request with a charset in its Content-Type and raises
 # TooManyFieldsSent outside its error handling, a 500. Bodies stay bounded by

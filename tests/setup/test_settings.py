@@ -16,7 +16,8 @@ PRINT = ("import django, json; django.setup(); from django.conf import settings 
          "'hosts': s.ALLOWED_HOSTS, 'hsts': s.SECURE_HSTS_SECONDS, 'issuer': s.IDENTITY['ISSUER'], "
          "'db': s.DATABASES['default']['ENGINE'], 'cache': s.CACHES['default']['BACKEND'], "
          "'file': s.IDENTITY['CLIENTS_FILE'], "
-         "'prefix': s.CACHES['default'].get('KEY_PREFIX')}))")
+         "'prefix': s.CACHES['default'].get('KEY_PREFIX'), "
+         "'options': s.CACHES['default'].get('OPTIONS', {})}))")
 
 
 def _settings(**env: str) -> subprocess.CompletedProcess[str]:
@@ -64,6 +65,11 @@ def test_database_cache_and_clients_file_come_from_the_environment(tmp_path) -> 
     assert out["cache"] == "django.core.cache.backends.redis.RedisCache"
     assert out["file"] == str(tmp_path / "c.json")
     assert out["prefix"] == "tenant-a"
+    # Bounded waits on Redis unless CACHE_URL says otherwise (tests/faults: a Redis that hangs).
+    assert out["options"] == {"socket_connect_timeout": 1, "socket_timeout": 1}
+    custom = json.loads(_settings(
+        SECRET_KEY="k", CACHE_URL="redis://127.0.0.1:6379/1?socket_timeout=3").stdout)
+    assert custom["options"] == {"socket_connect_timeout": 1, "socket_timeout": 3}
 
 
 @pytest.mark.parametrize("default_key,expected", [("db", "sqlite3"), ("cache", "locmem")])
