@@ -622,15 +622,14 @@ class Fuzz:
     def expects_trust(request: AuthorizeRequest) -> bool:
         """Whether the server may trust the client and redirect URI of an authorize request, by
         the documented rules: no repeated parameter, at most 50, no NUL, values within their
-        INPUT_LENGTHS, a form body within MAX_REQUEST_BODY, then an enabled client and one of
-        its redirect URIs (any port for loopback IPs)."""
+        INPUT_LENGTHS, a query or form body within MAX_REQUEST_BODY, then an enabled client and
+        one of its redirect URIs (any port for loopback IPs)."""
         from identity.conf import identity_settings
 
         names = [name for name, _ in request.params]
         if len(names) != len(set(names)) or len(names) > 50:
             return False
-        if request.method == "POST" and len(request.encoded()) > \
-                identity_settings.MAX_REQUEST_BODY:
+        if len(request.encoded()) > identity_settings.MAX_REQUEST_BODY:
             return False
         lengths, default = identity_settings.INPUT_LENGTHS, identity_settings.DEFAULT_INPUT_LENGTH
         if any("\x00" in v or len(v) > lengths.get(k, default) for k, v in request.params):

@@ -23,6 +23,7 @@ from tests.fuzz.strategies import (
     NEAR_CHALLENGES,
     PKCE_CHALLENGE,
     PKCE_VERIFIER,
+    AuthorizeRequest,
     authorize_requests,
     authorize_values,
     basic,
@@ -74,6 +75,11 @@ def test_authorize_with_garbage(fuzz, world, request, method, content_type, head
 
 @fuzz_settings(500)
 @given(request=authorize_requests(REDIRECTS, CLIENT_IDS))
+# Each value within its length, the query as a whole over MAX_REQUEST_BODY: the error page.
+@example(request=AuthorizeRequest(params=(
+    ("client_id", "interactive"), ("redirect_uri", "http://localhost:21402/signin-oidc"),
+    ("response_type", "code"), ("scope", "openid"), ("code_challenge", PKCE_CHALLENGE),
+    ("code_challenge_method", "\U0001F600" * 1999))))
 def test_authorize_model(fuzz, world, request) -> None:
     """Mostly valid requests: trusted exactly when the documented rules say so, and then the
     answer follows RFC 6749 §4.1.2 / §4.1.2.1 and RFC 7636 to the letter."""
