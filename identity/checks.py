@@ -7,7 +7,8 @@ from urllib.parse import urlsplit
 
 from django.apps import apps
 from django.conf import settings
-from django.core.checks import CheckMessage, Error, Warning, register
+from django.core.checks import CheckMessage, Error, register
+from django.core.checks import Warning as CheckWarning
 from django.utils.module_loading import import_string
 
 from identity.conf import DEFAULTS, IMPORT_STRINGS
@@ -71,7 +72,7 @@ def check_identity_settings(app_configs: Any = None, **kwargs: Any) -> list[Chec
                             hint="Set SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = True.",
                             id="identity.E007"))
     if OUTAGE_MIDDLEWARE not in settings.MIDDLEWARE:
-        errors.append(Warning(f"{OUTAGE_MIDDLEWARE} is not in MIDDLEWARE: a database or cache "
+        errors.append(CheckWarning(f"{OUTAGE_MIDDLEWARE} is not in MIDDLEWARE: a database or cache "
                               "outage answers 500 on the sign-in pages instead of 503.",
                               hint="Add it right after SecurityMiddleware.", id="identity.W001"))
     return errors

@@ -11,6 +11,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
 from identity import throttling
+from identity.conf import identity_settings
 from identity.endpoints.csrf import no_referrer_form
 from identity.endpoints.session import signed_in_required
 from identity.errors import InvalidRequest, TooManyRequests
@@ -69,7 +70,9 @@ def grants_page(http: HttpRequest) -> HttpResponse:
     consents = get_consent_store()
     if http.method == "POST":
         client_id = http.POST.get("client_id", "")
-        if not client_id or "\x00" in client_id or len(client_id) > 200:
+        if (not client_id or "\x00" in client_id
+                or len(client_id) > identity_settings.INPUT_LENGTHS.get(
+                    "client_id", identity_settings.DEFAULT_INPUT_LENGTH)):
             return error_page(http, InvalidRequest("choose an application to revoke"))
         with transaction.atomic():  # never the consent gone and the tokens still alive
             consents.remove(subject, client_id)

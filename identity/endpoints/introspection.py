@@ -6,18 +6,16 @@ clients; an API sees only tokens meant for it, a client only its own.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Final
 
 from django.http import HttpRequest, HttpResponse
-from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.debug import sensitive_post_parameters
 
 from identity import clock
 from identity.endpoints.caller import Caller, authenticated_caller
-from identity.endpoints.forms import read_form
-from identity.endpoints.guard import protocol_errors
+from identity.endpoints.guard import back_channel
 from identity.endpoints.issuer import get_issuer
-from identity.errors import InvalidRequest, MethodNotAllowed
+from identity.errors import InvalidRequest
 from identity.rendering import json_response
 from identity.stores import (
     find_enabled_client,
@@ -32,14 +30,9 @@ INACTIVE: Final = {"active": False}
 _MEMBERS: Final = ("scope", "client_id", "sub", "aud", "iss", "exp", "iat", "nbf", "jti")
 
 
-@csrf_exempt
-@sensitive_post_parameters("token", "client_secret")
-@protocol_errors
-def introspection_endpoint(http: HttpRequest) -> HttpResponse:
+@back_channel("token", "client_secret")
+def introspection_endpoint(http: HttpRequest, params: Mapping[str, str]) -> HttpResponse:
     """Answer whether a token is active, for an authenticated API or client."""
-    if http.method != "POST":
-        raise MethodNotAllowed("POST")
-    params = read_form(http)
     caller = authenticated_caller(http, params)
     token = params.get("token")
     if token is None:

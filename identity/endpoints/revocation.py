@@ -8,18 +8,15 @@ record the revocation answers 503 (never a 200 that did not revoke).
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 
 from django.http import HttpRequest, HttpResponse
-from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.debug import sensitive_post_parameters
 
 from identity import clock, signals
-from identity.cors import with_cors
 from identity.endpoints.caller import authenticated_client
-from identity.endpoints.forms import read_form
-from identity.endpoints.guard import protocol_errors
+from identity.endpoints.guard import back_channel
 from identity.endpoints.issuer import get_issuer
-from identity.errors import InvalidRequest, MethodNotAllowed, OAuthError
+from identity.errors import InvalidRequest, OAuthError
 from identity.rendering import json_response
 from identity.stores import get_client_store, get_grant_store
 from identity.tokens.keys import get_key_ring
@@ -39,15 +36,9 @@ class UnsupportedTokenType(OAuthError):
     error = "unsupported_token_type"
 
 
-@csrf_exempt
-@sensitive_post_parameters("token", "client_secret")
-@with_cors("POST")
-@protocol_errors
-def revocation_endpoint(http: HttpRequest) -> HttpResponse:
+@back_channel("token", "client_secret", cors=True)
+def revocation_endpoint(http: HttpRequest, params: Mapping[str, str]) -> HttpResponse:
     """Revoke a token of the authenticated client."""
-    if http.method != "POST":
-        raise MethodNotAllowed("POST")
-    params = read_form(http)
     client = authenticated_client(http, params)
     token = params.get("token")
     if token is None:

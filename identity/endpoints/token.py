@@ -13,20 +13,16 @@ from typing import Any
 
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
-from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.debug import sensitive_post_parameters
 
 from identity import clock, signals, throttling, usage
 from identity.conf import identity_settings
 from identity.constants import GrantType
-from identity.cors import with_cors
 from identity.domain.client import Client
 from identity.domain.requests import ValidatedTokenRequest
 from identity.endpoints.caller import authenticated_client
-from identity.endpoints.forms import read_form
-from identity.endpoints.guard import protocol_errors
+from identity.endpoints.guard import back_channel
 from identity.endpoints.issuer import get_issuer
-from identity.errors import InvalidGrant, MethodNotAllowed, OAuthError
+from identity.errors import InvalidGrant, OAuthError
 from identity.rendering import json_response
 from identity.responses.token import TokenIssuer, create_token_response
 from identity.stores import (
@@ -42,15 +38,9 @@ logger = logging.getLogger(__name__)
 GUESSABLE_GRANTS = frozenset({GrantType.AUTHORIZATION_CODE, GrantType.REFRESH_TOKEN})
 
 
-@csrf_exempt
-@sensitive_post_parameters("client_secret", "code", "refresh_token", "code_verifier", "password")
-@with_cors("POST")
-@protocol_errors
-def token_endpoint(http: HttpRequest) -> HttpResponse:
+@back_channel("client_secret", "code", "refresh_token", "code_verifier", "password", cors=True)
+def token_endpoint(http: HttpRequest, params: Mapping[str, str]) -> HttpResponse:
     """Issue tokens to authenticated clients."""
-    if http.method != "POST":
-        raise MethodNotAllowed("POST")
-    params = read_form(http)
     client = authenticated_client(http, params)
     usage.note_client_use(client.client_id)
     now = clock.now()

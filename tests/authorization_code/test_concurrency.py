@@ -8,7 +8,6 @@ rounds of each race (20 by default; see tests/races/harness.py).
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
 from collections.abc import Callable
 
@@ -20,7 +19,7 @@ from django.test import Client
 # too, but a test may sign in before its first request resolves a URL.
 import identity.endpoints.session  # noqa: F401
 from tests.authorization_code.flow import Pkce, exchange, get_code, login, refresh
-from tests.races.harness import repeat
+from tests.races.harness import race, repeat
 
 THREADS = 8
 
@@ -43,31 +42,8 @@ def _no_brute_force_limits(identity_config) -> None:
 
 
 def _race(request: Callable[[Client], object]) -> list:
-    """Send `request` from THREADS threads at once; return the responses (or exceptions)."""
-    barrier = threading.Barrier(THREADS)
-    results: list = [None] * THREADS
-
-    def worker(index: int) -> None:
-        try:
-            browser = Client()
-            connection.ensure_connection()  # connect before the start, not during the race
-            barrier.wait(timeout=30)
-            results[index] = request(browser)
-        except BaseException as exc:  # reported by the assertions below
-            results[index] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(THREADS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not any(t.is_alive() for t in threads), "a request hung"
-    for result in results:
-        if isinstance(result, BaseException):
-            raise result
-    return results
+    """Send `request` from THREADS threads at once, each with its own test client."""
+    return race(THREADS, lambda _: Client(), request)
 
 
 def _outcomes(responses: list) -> Counter:

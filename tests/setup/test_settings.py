@@ -17,7 +17,8 @@ PRINT = ("import django, json; django.setup(); from django.conf import settings 
          "'db': s.DATABASES['default']['ENGINE'], 'cache': s.CACHES['default']['BACKEND'], "
          "'file': s.IDENTITY['CLIENTS_FILE'], "
          "'prefix': s.CACHES['default'].get('KEY_PREFIX'), "
-         "'options': s.CACHES['default'].get('OPTIONS', {})}))")
+         "'options': s.CACHES['default'].get('OPTIONS', {}), "
+         "'db_options': s.DATABASES['default'].get('OPTIONS', {})}))")
 
 
 def _settings(**env: str) -> subprocess.CompletedProcess[str]:
@@ -70,6 +71,13 @@ def test_database_cache_and_clients_file_come_from_the_environment(tmp_path) -> 
     custom = json.loads(_settings(
         SECRET_KEY="k", CACHE_URL="redis://127.0.0.1:6379/1?socket_timeout=3").stdout)
     assert custom["options"] == {"socket_connect_timeout": 1, "socket_timeout": 3}
+
+
+def test_sqlite_transactions_take_the_write_lock_at_once() -> None:
+    # Two workers redeeming codes at once must wait for each other, not fail "database is
+    # locked" when a deferred transaction tries to upgrade its lock.
+    out = json.loads(_settings(SECRET_KEY="k").stdout)
+    assert out["db_options"] == {"transaction_mode": "IMMEDIATE"}
 
 
 @pytest.mark.parametrize("default_key,expected", [("db", "sqlite3"), ("cache", "locmem")])
