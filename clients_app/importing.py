@@ -33,6 +33,7 @@ from identity.domain.resources import (
     ApiScope,
     IdentityResource,
 )
+from identity.freshness import configuration_changed
 from identity.json_names import json_name
 from identity.stores.caching import invalidate_client, invalidate_resources
 from identity.validation.client_config import scope_problems
@@ -113,6 +114,7 @@ def import_document(document: ConfigDocument, models: ModelSet, *, prune: bool =
             # Historical models (data migrations) send no signals: invalidate by hand.
             invalidate_resources()
             transaction.on_commit(invalidate_resources)
+            configuration_changed()
     return report
 
 

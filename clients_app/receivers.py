@@ -13,6 +13,7 @@ from django.utils import timezone
 from clients_app import models
 from identity import signals
 from identity.conf import identity_settings
+from identity.freshness import configuration_changed
 from identity.stores.caching import invalidate_client, invalidate_resources
 from identity.stores.cors import invalidate_origin
 
@@ -30,7 +31,9 @@ RESOURCE_MODELS = (
 
 def _soon(action: Any, *keys: str | None) -> None:
     # Now, so this process stops serving the old value; and after commit, so that no other
-    # process re-caches a value read before the transaction became visible.
+    # process re-caches a value read before the transaction became visible. The generation
+    # reaches the processes whose caches are not shared.
+    configuration_changed()
     for key in {k for k in keys if k}:
         action(key)
         transaction.on_commit(lambda k=key: action(k))

@@ -13,6 +13,9 @@ class IdentityConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        """Register the system checks and the sign-in receiver."""
+        """Register the system checks and the sign-in receivers."""
         from identity import checks  # noqa: F401 - registers checks on import
-        from identity.endpoints import session  # noqa: F401 - connects user_logged_in
+        from identity.endpoints import (  # noqa: F401 - connect user_login_failed, user_logged_in
+            account,
+            session,
+        )

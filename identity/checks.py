@@ -11,7 +11,7 @@ from django.core.checks import CheckMessage, Error, register
 from django.core.checks import Warning as CheckWarning
 from django.utils.module_loading import import_string
 
-from identity.conf import DEFAULTS, IMPORT_STRINGS
+from identity.conf import DEFAULTS, IMPORT_STRINGS, REMOVED
 
 OUTAGE_MIDDLEWARE = "identity.outage.OutageMiddleware"
 
@@ -22,7 +22,10 @@ def check_identity_settings(app_configs: Any = None, **kwargs: Any) -> list[Chec
     errors: list[CheckMessage] = []
     user = getattr(settings, "IDENTITY", {}) or {}
     for key in user:
-        if key not in DEFAULTS:
+        if key in REMOVED:
+            errors.append(Error(f"IDENTITY[{key!r}] has been removed: {REMOVED[key]}.",
+                                hint=f"Delete IDENTITY[{key!r}].", id="identity.E001"))
+        elif key not in DEFAULTS:
             errors.append(Error(f"IDENTITY[{key!r}] is not a setting.",
                                 hint=f"Known settings: {', '.join(sorted(DEFAULTS))}.",
                                 id="identity.E001"))
@@ -75,4 +78,26 @@ def check_identity_settings(app_configs: Any = None, **kwargs: Any) -> list[Chec
         errors.append(CheckWarning(f"{OUTAGE_MIDDLEWARE} is not in MIDDLEWARE: a database or cache "
                               "outage answers 500 on the sign-in pages instead of 503.",
                               hint="Add it right after SecurityMiddleware.", id="identity.W001"))
+    errors.extend(_check_admin_login())
     return errors
+
+
+def _check_admin_login() -> list[CheckMessage]:
+    """Warn when the admin's sign-in page is served without the failed-sign-in limits."""
+    if not apps.is_installed("django.contrib.admin"):
+        return []
+    from django.urls import NoReverseMatch, resolve, reverse
+
+    from identity.endpoints.account import admin_login
+
+    try:
+        view = resolve(reverse("admin:login")).func
+    except (NoReverseMatch, Exception):  # no admin URLs at all: nothing to protect
+        return []
+    if view is admin_login:
+        return []
+    return [CheckWarning(
+        "The admin's sign-in page has no limit on failed sign-ins.",
+        hint="Route it through identity's view, ahead of the admin's URLs: "
+        'path("admin/login/", identity.endpoints.account.admin_login).',
+        id="identity.W002")]

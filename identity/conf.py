@@ -65,18 +65,19 @@ DEFAULTS: Final[dict[str, Any]] = {
     },
     # Longest accepted value of any other parameter, in characters.
     "DEFAULT_INPUT_LENGTH": 2000,
-    # Failures (client secrets, passwords, codes and refresh tokens) from one address for one
-    # client id or user name before 429.
+    # Failures (client secrets, passwords) from one address for one client id or user account
+    # before that address gets 429 for it; None switches the counter off.
     "AUTH_FAILURE_LIMIT": 10,
-    # Failures for one client id or user name from any address, and from one address for any id,
-    # before 429; None switches the counter off.
-    "AUTH_FAILURE_LIMIT_PER_ID": 100,
+    # Failures from one address for any ids before that address gets 429; None: off.
     "AUTH_FAILURE_LIMIT_PER_ADDRESS": 100,
     # Seconds over which failures are counted, and the Retry-After of a refusal.
     "AUTH_FAILURE_WINDOW": 300,
     # Request header holding the client address behind a trusted proxy (e.g.
     # "HTTP_X_FORWARDED_FOR"); None: REMOTE_ADDR.
     "CLIENT_IP_HEADER": None,
+    # Proxies in front of the server that append to CLIENT_IP_HEADER: the caller's address is
+    # that many entries from the end (entries before are written by the caller).
+    "TRUSTED_PROXIES": 1,
     # Seconds between two writes of a client's "last used" time (never on every request).
     "LAST_USED_INTERVAL": 300,
 }
@@ -84,7 +85,12 @@ IMPORT_STRINGS: Final = frozenset({
     "CLIENT_STORE", "RESOURCE_STORE", "CORS_POLICY", "USER_STORE", "USER_CLAIMS", "GRANT_STORE",
     "CONSENT_STORE",
 })
-REMOVED: Final[frozenset[str]] = frozenset()
+# Settings that no longer exist, and why: a project that still sets one is told at start-up.
+REMOVED: Final[dict[str, str]] = {
+    "AUTH_FAILURE_LIMIT_PER_ID": (
+        "a limit per id from any address let anyone lock a client or user out by sending "
+        "failures under its public id; failures now count per id and address, and per address"),
+}
 
 
 class IdentitySettings:
@@ -99,7 +105,8 @@ class IdentitySettings:
         user = getattr(settings, "IDENTITY", {}) or {}
         for key in user:
             if key in REMOVED:
-                raise RuntimeError(f"IDENTITY[{key!r}] has been removed; delete it.")
+                raise RuntimeError(f"IDENTITY[{key!r}] has been removed ({REMOVED[key]}); "
+                                   "delete it.")
             if key not in DEFAULTS:
                 raise RuntimeError(
                     f"IDENTITY[{key!r}] is not a setting; known: {', '.join(sorted(DEFAULTS))}.")

@@ -75,3 +75,27 @@ class Consent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.subject_id} -> {self.client_id}"
+
+
+class ConfigurationGeneration(models.Model):
+    """A counter bumped by every change that every server process must see at its next request
+    (clients, scopes and resources, signing keys): processes whose caches are not shared compare
+    it with the one their cached values were read under."""
+
+    name = models.CharField(max_length=50, primary_key=True)
+    value = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.name} {self.value}"
+
+
+class FailureCount(models.Model):
+    """Failed authentications under one throttling key, counted in the database when Django's
+    cache is not shared by every serving process."""
+
+    key = models.CharField(max_length=64, primary_key=True)
+    count = models.PositiveIntegerField(default=0)
+    expires = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.key[:8]}… {self.count}"

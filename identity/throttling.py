@@ -1,11 +1,15 @@
-"""Brute-force protection, counted in Django's cache (shared across processes when it is Redis).
+"""Brute-force protection that cannot be turned against the people it protects.
 
-Three things are guessed: client secrets (`client`), user passwords (`login`) and codes or refresh
-tokens (`grant`, counted per client). Each failure is counted three times: for the guessed id and
-the address together, for the id from any address, and for the address whatever the id. The pair
-has the low limit, so one address guessing one secret is stopped quickly while a legitimate user
-elsewhere is not locked out; the other two have higher limits and stop distributed guessing of
-one id, and one address spraying many ids.
+Two secrets are guessed: client secrets (`client`) and user passwords (`login`). Each failure is
+counted for the guessed id and the caller's address together, and for the address whatever the
+id. Over either limit that address is refused for the id (or for everything), before the secret
+is checked; nobody else is. There is deliberately no limit per id from any address: anyone can
+send failures under a public client id or someone's user name, and such a limit would let them
+lock the owner out. Codes, refresh and reference tokens are 256-bit random handles, not guessable,
+and are not counted at all.
+
+The counters live in Django's cache when every process shares it (Redis, memcached, the database
+cache), and in the database otherwise, so the limits hold whatever the number of workers.
 """
 
 from __future__ import annotations
@@ -17,29 +21,36 @@ from typing import Final, Literal
 from django.core.cache import caches
 from django.http import HttpRequest
 
+from identity import clock
 from identity.conf import identity_settings
 from identity.errors import TooManyRequests
+from identity.freshness import cache_is_shared
 
 logger = logging.getLogger(__name__)
-Kind = Literal["client", "login", "grant"]
-KEY_VERSION: Final = "v2"
+Kind = Literal["client", "login"]
+KEY_VERSION: Final = "v3"
 
 
 def client_address(request: HttpRequest) -> str:
-    """Return the caller's address: REMOTE_ADDR, or the first hop of a trusted proxy header."""
+    """Return the caller's address as the trusted proxy saw it.
+
+    Proxies append the address they received from to the header (X-Forwarded-For), so the
+    entries before theirs are whatever the caller wrote. With TRUSTED_PROXIES proxies in front,
+    the caller's address is that many entries from the end.
+    """
     header = identity_settings.CLIENT_IP_HEADER
-    if header and request.META.get(header):
-        return str(request.META[header]).split(",")[0].strip()
+    value = request.META.get(header) if header else None
+    if value:
+        hops = [h.strip() for h in str(value).split(",") if h.strip()]
+        if hops:
+            return hops[-min(identity_settings.TRUSTED_PROXIES, len(hops))]
     return str(request.META.get("REMOTE_ADDR", ""))
 
 
 def _counters(kind: Kind, subject: str, address: str) -> dict[str, int]:
-    """Map each counter's cache key to its limit; a limit of None switches that counter off."""
+    """Map each counter's key to its limit; a limit of None switches that counter off."""
     settings = identity_settings
-    if kind == "login":  # user names are matched case-insensitively by many backends
-        subject = subject.casefold()
     limits = {("pair", subject, address): settings.AUTH_FAILURE_LIMIT,
-              ("id", subject, ""): settings.AUTH_FAILURE_LIMIT_PER_ID,
               ("address", "", address): settings.AUTH_FAILURE_LIMIT_PER_ADDRESS}
     # Hashed: ids and addresses are caller input, of any length and any characters.
     return {_key(kind, *parts): limit for parts, limit in limits.items() if limit is not None}
@@ -51,12 +62,19 @@ def _key(kind: str, scope: str, subject: str, address: str) -> str:
 
 
 def check_not_locked(kind: Kind, subject: str, address: str) -> None:
-    """Raise TooManyRequests while `subject` or `address` has failed too often."""
+    """Raise TooManyRequests while this address has failed too often (for `subject`)."""
     counters = _counters(kind, subject, address)
+    if not counters:
+        return
     try:
-        counts = caches[identity_settings.CACHE_ALIAS].get_many(list(counters))
+        if cache_is_shared():
+            counts = caches[identity_settings.CACHE_ALIAS].get_many(list(counters))
+        else:
+            from identity.stores.orm_throttle import counts as stored_counts
+
+            counts = stored_counts(counters, clock.now())
     except Exception:  # a cache outage must not stop authentication
-        logger.warning("throttle cache unavailable", exc_info=True)
+        logger.warning("failure counters unavailable", exc_info=True)
         return
     if any(counts.get(key, 0) >= limit for key, limit in counters.items()):
         raise TooManyRequests(identity_settings.AUTH_FAILURE_WINDOW)
@@ -64,16 +82,25 @@ def check_not_locked(kind: Kind, subject: str, address: str) -> None:
 
 def record_failure(kind: Kind, subject: str, address: str) -> None:
     """Count one failure of `subject` from `address`."""
-    cache = caches[identity_settings.CACHE_ALIAS]
+    keys = list(_counters(kind, subject, address))
     window = identity_settings.AUTH_FAILURE_WINDOW
-    for key in _counters(kind, subject, address):
-        try:
-            # The window starts at the first failure: add() sets the expiry, incr() keeps it.
-            if not cache.add(key, 1, window):
-                try:
-                    cache.incr(key)
-                except ValueError:  # expired between add and incr
-                    cache.add(key, 1, window)
-        except Exception:
-            logger.warning("throttle cache unavailable", exc_info=True)
-            return
+    try:
+        if cache_is_shared():
+            _increment_cached(keys, window)
+        else:
+            from identity.stores.orm_throttle import increment
+
+            increment(keys, window, clock.now())
+    except Exception:
+        logger.warning("failure counters unavailable", exc_info=True)
+
+
+def _increment_cached(keys: list[str], window: int) -> None:
+    cache = caches[identity_settings.CACHE_ALIAS]
+    for key in keys:
+        # The window starts at the first failure: add() sets the expiry, incr() keeps it.
+        if not cache.add(key, 1, window):
+            try:
+                cache.incr(key)
+            except ValueError:  # expired between add and incr
+                cache.add(key, 1, window)

@@ -44,9 +44,11 @@ def manage(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
 @contextmanager
 def gunicorn(env: dict[str, str], port: int, workers: int = 2) -> Iterator[str]:
     """Serve `settings.wsgi` with gunicorn on loopback; yield the base URL."""
+    # TEST_SERVER_LOG=FILE keeps the servers' output (tracebacks) for debugging a test.
+    log = open(os.environ["TEST_SERVER_LOG"], "a") if os.environ.get("TEST_SERVER_LOG") else None
     proc = subprocess.Popen([str(BIN / "gunicorn"), "settings.wsgi:application", "-b",
                              f"127.0.0.1:{port}", "-w", str(workers)], cwd=ROOT, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                            stdout=log or subprocess.DEVNULL, stderr=log or subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     try:
         for _ in range(150):
@@ -59,6 +61,8 @@ def gunicorn(env: dict[str, str], port: int, workers: int = 2) -> Iterator[str]:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+        if log:
+            log.close()
 
 
 def shared_cache_project(work: Path, document: str) -> dict[str, str]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.signals import user_login_failed
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -22,13 +24,46 @@ from identity.stores import (
     get_consent_store,
     get_grant_store,
 )
+from identity.stores.orm_users import account_key
 
+ACCOUNT_NAME_LIMIT = 150  # Django's user name length; longer input names no account
 LOCKED_MESSAGE = "Too many failed sign-in attempts. Wait a few minutes and try again."
+
+
+def sign_in_subject(raw_username: object) -> str:
+    """Return the throttling subject of a sign-in: the user name as the sign-in form cleans it
+    (spaces stripped, Unicode NFKC), resolved to the account it names."""
+    field = AuthenticationForm.base_fields["username"]
+    name = str(field.to_python(str(raw_username or "")[:ACCOUNT_NAME_LIMIT]) or "")
+    return account_key(name)
+
+
+def sign_in_refusal(request: HttpRequest) -> TooManyRequests | None:
+    """Return the refusal for a sign-in POST from an address that failed too often, or None."""
+    try:
+        throttling.check_not_locked("login", sign_in_subject(request.POST.get("username")),
+                                    throttling.client_address(request))
+    except TooManyRequests as err:
+        return err
+    return None
+
+
+def _sign_in_failed(sender: Any, credentials: dict[str, Any], request: HttpRequest | None = None,
+                    **kwargs: Any) -> None:
+    """Count a failed authenticate() of any sign-in form (ours, the admin's) under the account
+    and the address."""
+    if request is None:
+        return
+    name = str(credentials.get("username") or "")[:ACCOUNT_NAME_LIMIT]
+    throttling.record_failure("login", account_key(name), throttling.client_address(request))
+
+
+user_login_failed.connect(_sign_in_failed, dispatch_uid="identity-sign-in-failed")
 
 
 class LoginView(auth_views.LoginView):
     """Django's login (CSRF, no-store, safe `next` on this host only), with our template and
-    failed attempts counted per user name, per address and per both (429 when over the limit)."""
+    failed attempts counted per account and address, and per address (429 over a limit)."""
 
     template_name = "identity/login.html"
 
@@ -36,26 +71,32 @@ class LoginView(auth_views.LoginView):
         return html_headers(super().dispatch(request, *args, **kwargs))
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        try:
-            throttling.check_not_locked("login", self._username(), self._address())
-        except TooManyRequests as err:
+        refused = sign_in_refusal(request)
+        if refused is not None:
             # Refused before the password is checked, so a locked account is no oracle.
-            form = self.get_form_class()(request, initial={"username": self._username()})
+            username = str(request.POST.get("username", ""))[:ACCOUNT_NAME_LIMIT]
+            form = self.get_form_class()(request, initial={"username": username})
             context = self.get_context_data(form=form, locked=LOCKED_MESSAGE)
             response = self.render_to_response(context, status=429)
-            response["Retry-After"] = err.headers["Retry-After"]
+            response["Retry-After"] = refused.headers["Retry-After"]
             return response
         return super().post(request, *args, **kwargs)
 
-    def form_invalid(self, form: Any) -> HttpResponse:
-        throttling.record_failure("login", self._username(), self._address())
-        return super().form_invalid(form)
 
-    def _username(self) -> str:
-        return str(self.request.POST.get("username", ""))[:150]
+def admin_login(request: HttpRequest, extra_context: dict[str, Any] | None = None
+                ) -> HttpResponse:
+    """The admin's sign-in with the same limits as ours: route `admin/login/` to it, ahead of
+    `admin.site.urls` (identity.W002 says when it is not)."""
+    from django.contrib import admin
 
-    def _address(self) -> str:
-        return throttling.client_address(self.request)
+    if request.method == "POST":
+        refused = sign_in_refusal(request)
+        if refused is not None:
+            response = html_headers(render(request, "identity/error.html", {
+                "error": "too_many_attempts", "description": LOCKED_MESSAGE}, status=429))
+            response["Retry-After"] = refused.headers["Retry-After"]
+            return response
+    return admin.site.login(request, extra_context)
 
 
 login_page = no_referrer_form(LoginView.as_view())

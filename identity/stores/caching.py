@@ -6,6 +6,11 @@ saved (IdentityServer4.EntityFramework#124), so an admin edit takes effect on th
 Each entry sits in the shared cache beside a small random stamp. A process keeps the values it
 has unpickled, with their stamps; a request reads only the stamp, and unpickles the value again
 only when the stamp changed. Invalidation deletes both, on every process at once.
+
+When Django's cache is not shared by every process (local memory, the default), an invalidation
+reaches only the process that made it; there the key carries the configuration generation
+(`identity.freshness`), which every change bumps in the database, so that every process reads
+the store again at its next request.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from django.core.cache import caches
 from identity.conf import identity_settings
 from identity.domain.client import Client
 from identity.domain.resources import Resources
+from identity.freshness import cache_is_shared, current_generation
 from identity.stores import ClientStore, ResourceStore
 from identity.stores.memory import InMemoryResourceStore
 
@@ -41,6 +47,8 @@ class StampedCache:
     def get_or_load(self, key: str, load: Callable[[], T | None], timeout: int) -> T | None:
         """Return the value under `key`, loading and caching it when absent (None: not cached)."""
         cache = caches[identity_settings.CACHE_ALIAS]
+        if not cache_is_shared():
+            key = f"{key}:g{current_generation()}"
         try:
             stamp = cache.get(_stamp_key(key))
             memo = self._memo.get(key)
@@ -70,6 +78,7 @@ class StampedCache:
         """Invalidate `key` in the shared cache (and so in every process)."""
         caches[identity_settings.CACHE_ALIAS].delete_many([key, _stamp_key(key)])
         self._memo.pop(key, None)
+        # Unshared caches: the generation the change bumped makes every process reload.
 
 
 def _stamp_key(key: str) -> str:

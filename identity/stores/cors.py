@@ -14,6 +14,7 @@ from django.core.cache import caches
 
 from identity.conf import identity_settings
 from identity.domain.client import Client
+from identity.freshness import cache_is_shared, current_generation
 
 logger = logging.getLogger(__name__)
 CORS_TIMEOUT = 60  # seconds; a disabled client's origin may answer CORS this long
@@ -59,6 +60,8 @@ class CachingCorsPolicy:
         cache = caches[identity_settings.CACHE_ALIAS]
         key = cors_cache_key(origin)
         try:
+            if not cache_is_shared():  # invalidations reach this process by the generation
+                key = f"{key}:g{current_generation()}"
             answer = cache.get(key)
             if answer is None:
                 answer = self.inner.is_origin_allowed(origin)

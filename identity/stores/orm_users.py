@@ -51,3 +51,17 @@ class DjangoUserStore:
         hook = identity_settings.USER_CLAIMS
         result: dict[str, Any] = hook(user, frozenset(claim_types))
         return result
+
+
+def account_key(username: str) -> str:
+    """Return who a sign-in attempt is really for: the account the user name resolves to, or,
+    when none does, the name case-folded (so spellings of one unknown name count together)."""
+    model = get_user_model()
+    if username and "\x00" not in username:  # PostgreSQL refuses NUL in text
+        try:
+            user = model._default_manager.get_by_natural_key(username)
+        except model.DoesNotExist:
+            pass
+        else:
+            return f"user:{user.pk}"
+    return "name:" + username.casefold()

@@ -1,8 +1,9 @@
 """The key ring: signing keys created on first use, rotated on schedule, shared through the store.
 
 Each process keeps its decrypted keys in memory (parsing a PEM costs milliseconds, signing with a
-loaded key a fraction of one) and re-reads the store every KEY_REFRESH_INTERVAL seconds, or as
-soon as a known key changes state. Spec: RFC 7517 (JWKS); Duende automatic key management.
+loaded key a fraction of one) and re-reads the store every KEY_REFRESH_INTERVAL seconds, as soon
+as a known key changes state, and at the next request after any process rotated or revoked a key
+(the configuration generation). Spec: RFC 7517 (JWKS); Duende automatic key management.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -46,6 +48,10 @@ class SigningKeyStore(Protocol):
         """Store a key; False when that generation exists already."""
         ...
 
+    def revoke(self, kids: list[str], at: datetime) -> list[StoredKey]:
+        """Mark keys revoked; return those that were not revoked already."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class LoadedKey:
@@ -67,7 +73,8 @@ class KeyRing:
     """The signing keys of every configured algorithm, as this process sees them."""
 
     def __init__(self, store: SigningKeyStore, algorithms: list[str], policy: RotationPolicy,
-                 secret: str, refresh_interval: float) -> None:
+                 secret: str, refresh_interval: float,
+                 generation: Callable[[], int] = lambda: 0) -> None:
         if not algorithms:
             raise ValueError("IDENTITY['SIGNING_ALGORITHMS'] must name at least one algorithm")
         self.store = store
@@ -75,6 +82,8 @@ class KeyRing:
         self.policy = policy
         self._secret = secret
         self._refresh_interval = refresh_interval
+        self._generation = generation
+        self._read_generation: int | None = None
         self._lock = threading.Lock()
         self._loaded: dict[str, LoadedKey] = {}
         self._keys: dict[str, list[StoredKey]] = {}
@@ -115,14 +124,41 @@ class KeyRing:
             self._read_at = float("-inf")
         return created
 
+    def revoke(self, kids: list[str]) -> tuple[list[StoredKey], list[StoredKey]]:
+        """Withdraw keys for good: they never sign, are published or verify again.
+
+        Where a revoked key was the one signing, a new key signs at once, so issuance never
+        stops. Return the keys revoked now and the keys created in their place. Other processes
+        drop the keys at their next request (the store bumps the configuration generation).
+        """
+        with self._lock:
+            now = clock.now()
+            before = {alg: self._signing_in_store(alg, now) for alg in self.algorithms}
+            revoked = self.store.revoke(kids, now)
+            gone = {k.kid for k in revoked}
+            for kid in gone:
+                self._loaded.pop(kid, None)
+            created = [self._create(alg, self.store.keys(alg), now, immediately=True)
+                       for alg, key in before.items() if key is not None and key.kid in gone]
+            self._read_at = float("-inf")
+        return revoked, created
+
+    def _signing_in_store(self, alg: str, now: datetime) -> StoredKey | None:
+        keys = self.store.keys(alg)
+        self._load(keys)
+        return signing_key([k for k in keys if k.kid in self._loaded], now)
+
     def _fresh(self) -> datetime:
         now = clock.now()
+        generation = self._generation()
         if (time.monotonic() - self._read_at < self._refresh_interval
-                and (self._next_change is None or now < self._next_change)):
+                and (self._next_change is None or now < self._next_change)
+                and generation == self._read_generation):
             return now
         with self._lock:
             if time.monotonic() - self._read_at >= self._refresh_interval or (
-                    self._next_change is not None and now >= self._next_change):
+                    self._next_change is not None and now >= self._next_change) or (
+                    generation != self._read_generation):
                 try:
                     self._reload(now)
                 except Exception:
@@ -135,6 +171,8 @@ class KeyRing:
                                    exc_info=True)
                     self._read_at = time.monotonic() - self._refresh_interval + RELOAD_RETRY
                     self._next_change = None
+                else:
+                    self._read_generation = generation
         return now
 
     def _reload(self, now: datetime) -> None:
@@ -142,7 +180,9 @@ class KeyRing:
             keys = self.store.keys(alg)
             self._load(keys)
             usable = [k for k in keys if k.kid in self._loaded]
-            if not usable:
+            if signing_key(usable, now) is None:
+                # No key, none readable, or none left that may sign (the signing key revoked
+                # by a process that stopped before replacing it): a key must sign now.
                 self._create(alg, keys, now, immediately=True)
             elif needs_new_key(usable, now, self.policy):
                 self._create(alg, keys, now, immediately=False)
@@ -152,12 +192,16 @@ class KeyRing:
             keys = self.store.keys(alg)
             self._load(keys)
             self._keys[alg] = keys
+        present = {k.kid for alg in self.algorithms for k in self._keys[alg]
+                   if k.revoked_at is None}
+        # Deleted and revoked keys leave memory too: only what the store still offers can sign.
+        self._loaded = {kid: key for kid, key in self._loaded.items() if kid in present}
         self._read_at = time.monotonic()
         published = [k for alg in self.algorithms for k in published_keys(self._usable(alg), now)]
         self._jwks = {"keys": [k.public_jwk for k in published]}
         self._verification = {k.kid: (k.algorithm, self._loaded[k.kid].private.public_key())
                               for k in published}
-        moments = [t for alg in self.algorithms for k in self._keys[alg]
+        moments = [t for alg in self.algorithms for k in self._keys[alg] if k.revoked_at is None
                    for t in (k.activates_at, k.retires_at, k.expires_at) if t > now]
         self._next_change = min(moments) if moments else None
 
@@ -166,6 +210,9 @@ class KeyRing:
 
     def _load(self, keys: list[StoredKey]) -> None:
         for key in keys:
+            if key.revoked_at is not None:
+                self._loaded.pop(key.kid, None)  # withdrawn: not even kept in memory
+                continue
             if key.kid in self._loaded:
                 continue
             try:
@@ -214,10 +261,11 @@ def _build() -> KeyRing:
     from django.conf import settings
 
     from identity.conf import identity_settings
+    from identity.freshness import current_generation
     from identity.stores.orm_keys import OrmSigningKeyStore
 
     policy = RotationPolicy(identity_settings.KEY_ROTATION_INTERVAL,
                             identity_settings.KEY_PROPAGATION_TIME, identity_settings.KEY_RETENTION)
     return KeyRing(OrmSigningKeyStore(), list(identity_settings.SIGNING_ALGORITHMS), policy,
                    identity_settings.KEY_ENCRYPTION_SECRET or settings.SECRET_KEY,
-                   identity_settings.KEY_REFRESH_INTERVAL)
+                   identity_settings.KEY_REFRESH_INTERVAL, current_generation)

@@ -32,15 +32,6 @@ def _postgresql_only() -> None:
         pytest.skip("needs PostgreSQL: concurrent connections and row-level locking")
 
 
-@pytest.fixture(autouse=True)
-def _no_brute_force_limits(identity_config) -> None:
-    # Each round replays a code or token THREADS - 1 times from one address, which the limits
-    # count as guesses: after a round or two every request would get 429. They are tested in
-    # tests/throttling; here they would hide the outcome of the race.
-    identity_config(AUTH_FAILURE_LIMIT=None, AUTH_FAILURE_LIMIT_PER_ID=None,
-                    AUTH_FAILURE_LIMIT_PER_ADDRESS=None)
-
-
 def _race(request: Callable[[Client], object]) -> list:
     """Send `request` from THREADS threads at once, each with its own test client."""
     return race(THREADS, lambda _: Client(), request)

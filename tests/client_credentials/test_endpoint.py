@@ -125,17 +125,24 @@ def test_unknown_parameters_are_ignored(seeded, token_post) -> None:
     assert response.status_code == 200
 
 
-def test_token_request_writes_nothing_to_the_database(seeded, token_post,
-                                                      django_assert_max_num_queries) -> None:
+def test_token_request_reads_one_row_and_writes_nothing(seeded, token_post,
+                                                       django_assert_max_num_queries) -> None:
     seeded()
     token_post({"grant_type": "client_credentials"}, auth=AUTH)  # warm: key, caches, last use
+    token_post({"grant_type": "client_credentials"}, auth=AUTH)  # reloaded: the new key's
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
     with CaptureQueriesContext(connection) as queries:
         for _ in range(5):
             assert token_post({"grant_type": "client_credentials"}, auth=AUTH).status_code == 200
-    assert queries.captured_queries == []
+    # The local-memory cache is not shared by the workers, so per request the database gives
+    # the configuration generation and this caller's failure counters, one read each.
+    sql = [q["sql"] for q in queries.captured_queries]
+    assert len(sql) == 10
+    assert all(s.startswith("SELECT") for s in sql)
+    assert sum("identity_configurationgeneration" in s for s in sql) == 5
+    assert sum("identity_failurecount" in s for s in sql) == 5
 
 
 def test_last_use_is_recorded_at_most_once_per_interval(seeded, token_post) -> None:

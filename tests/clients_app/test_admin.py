@@ -21,6 +21,7 @@ from clients_app import models
 from clients_app.mapping import client_child_rows, client_column_values, real_models
 from identity.config_document import parse_json
 from identity.domain.client import Client
+from identity.freshness import current_generation
 from identity.hashing import hash_secret, verify_shared_secret
 from identity.stores import get_client_store, get_resource_store
 from identity.stores.caching import client_cache_key
@@ -408,12 +409,17 @@ def test_valid_interactive_client_passes_the_same_rules(admin_client: HttpClient
 
 # ---- actions and the client cache --------------------------------------------------------------
 
+def _cached_key(client_id: str) -> str:
+    # The local-memory cache is not shared: its keys carry the configuration generation.
+    return f"{client_cache_key(client_id)}:g{current_generation()}"
+
+
 def test_disable_action_disables_and_the_store_sees_it_at_once(admin_client: HttpClient) -> None:
     row = save_client(make_client("svc.cached"))
     other = save_client(make_client("svc.untouched"))
     store = get_client_store()
     assert store.find_client_by_id("svc.cached").enabled is True
-    assert caches["default"].get(client_cache_key("svc.cached")) is not None  # cached now
+    assert caches["default"].get(_cached_key("svc.cached")) is not None  # cached now
 
     response = run_action(admin_client, "disable_clients", [row], follow=True)
 
@@ -461,7 +467,7 @@ def test_export_action_returns_the_selected_clients_as_a_json_document(
 def test_editing_a_client_invalidates_the_cached_client(admin_client: HttpClient) -> None:
     row = save_client(make_client("svc.edited", client_name="Before", allowed_scopes=("openid",)))
     assert get_client_store().find_client_by_id("svc.edited").client_name == "Before"
-    assert caches["default"].get(client_cache_key("svc.edited")) is not None
+    assert caches["default"].get(_cached_key("svc.edited")) is not None
     change_url = f"{ADMIN}/client/{row.pk}/change/"
     fields = form_fields(admin_client.get(change_url))
     fields.update(client_name="After", access_token_lifetime="120")

@@ -313,8 +313,12 @@ class Fuzz:
     def begin(self) -> None:
         from django.core.cache import caches
 
-        # Throttling counts failed authentications in the cache: start every example afresh.
+        from identity.models import FailureCount
+
+        # Throttling counts failed authentications in the cache, or in the database when the
+        # cache is not shared: start every example afresh.
         caches["default"].clear()
+        FailureCount.objects.all().delete()
         RECORD.examples[self.nodeid] += 1
 
     def send(self, endpoint: str, method: str = "GET", *, query: bytes | str = b"",

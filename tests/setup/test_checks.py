@@ -41,3 +41,18 @@ def test_missing_outage_middleware_is_a_warning(settings) -> None:
     outage = "identity.outage.OutageMiddleware"
     settings.MIDDLEWARE = [m for m in settings.MIDDLEWARE if m != outage]
     assert [m.id for m in run_checks() if m.id.startswith("identity.")] == ["identity.W001"]
+
+
+def test_removed_settings_say_why(settings) -> None:
+    settings.IDENTITY = {**settings.IDENTITY, "AUTH_FAILURE_LIMIT_PER_ID": 100}
+    with pytest.raises(SystemCheckError, match="has been removed: .*lock a client or user out"):
+        call_command("check")
+
+
+def test_admin_sign_in_without_limits_is_a_warning(settings) -> None:
+    from django.core.checks import run_checks
+
+    assert not [m for m in run_checks() if m.id == "identity.W002"]
+    settings.ROOT_URLCONF = "tests.setup.plain_admin_urls"
+    warnings = [m for m in run_checks() if m.id == "identity.W002"]
+    assert warnings and "admin_login" in warnings[0].hint
