@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin, messages
+from django.contrib.admin.utils import flatten_fieldsets
+from django.contrib.auth import get_permission_codename
 from django.db import router, transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
@@ -22,9 +24,24 @@ from clients_app.forms import (
     VersionedForm,
 )
 from clients_app.importing import lock_configuration
+from identity.freshness import configuration_changed
 from identity.stores.caching import invalidate_client
 
 GENERATED = "_identity_generated_secrets"
+# What would let a reader guess a typed secret offline, or that sets one: shown only to those who
+# may change both the owner and its secrets.
+HASH_FIELDS = ("secret", "generate", "value")
+
+
+def _may(request: HttpRequest, action: str, model: Any) -> bool:
+    opts = model._meta
+    return request.user.has_perm(f"{opts.app_label}.{get_permission_codename(action, opts)}")
+
+
+def may_handle_hashes(request: HttpRequest, owner: Any, secret_model: Any) -> bool:
+    """Tell whether the user may see and set the secret hashes of `owner` rows (a client or an
+    API resource): they need the change permission on both."""
+    return _may(request, "change", owner) and _may(request, "change", secret_model)
 
 
 def _secret_status(obj: Any) -> str:
@@ -44,6 +61,21 @@ class _SecretInline(admin.StackedInline):
     @admin.display(description="status")
     def status(self, obj: Any) -> str:
         return _secret_status(obj)
+
+    def get_formset(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:
+        # The form keeps every field (SecretForm works on `value`); get_fieldsets decides
+        # which are shown.
+        if "fields" not in kwargs:
+            kwargs["fields"] = flatten_fieldsets(super().get_fieldsets(request, obj))
+        return super().get_formset(request, obj, **kwargs)
+
+    def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
+        fieldsets = super().get_fieldsets(request, obj)
+        if may_handle_hashes(request, self.parent_model, self.model):
+            return fieldsets
+        # A read-only page would print the stored hash; leave it (and the inputs) out.
+        return [(name, {**opts, "fields": [f for f in opts["fields"] if f not in HASH_FIELDS]})
+                for name, opts in fieldsets]
 
 
 class ClientSecretInline(_SecretInline):
@@ -191,26 +223,31 @@ class ClientAdmin(VersionedAdmin, GeneratedSecretsMixin):
                 formset.config_check = check
         return formsets, inline_instances
 
-    @admin.action(description="Enable selected clients")
+    def has_export_permission(self, request: HttpRequest) -> bool:
+        """Exports carry the secret hashes: only for those who may see and set them."""
+        return may_handle_hashes(request, models.Client, models.ClientSecret)
+
+    @admin.action(description="Enable selected clients", permissions=["change"])
     def enable_clients(self, request: HttpRequest, queryset: QuerySet[models.Client]) -> None:
         self._set_enabled(request, queryset, True)
 
-    @admin.action(description="Disable selected clients")
+    @admin.action(description="Disable selected clients", permissions=["change"])
     def disable_clients(self, request: HttpRequest, queryset: QuerySet[models.Client]) -> None:
         self._set_enabled(request, queryset, False)
 
     def _set_enabled(self, request: HttpRequest, queryset: QuerySet[models.Client],
                      enabled: bool) -> None:
         ids = list(queryset.values_list("client_id", flat=True))
-        # update() sends no signals: invalidate the cache by hand.
+        # update() sends no signals: invalidate the caches by hand.
         count = queryset.update(enabled=enabled, updated=timezone.now())
+        configuration_changed()
         for client_id in ids:
             invalidate_client(client_id)
             transaction.on_commit(lambda c=client_id: invalidate_client(c))
         self.message_user(request, f"{count} client(s) {'enabled' if enabled else 'disabled'}.",
                           messages.SUCCESS)
 
-    @admin.action(description="Export selected clients as JSON")
+    @admin.action(description="Export selected clients as JSON", permissions=["export"])
     def export_clients(self, request: HttpRequest, queryset: QuerySet[models.Client]) -> Any:
         text, _ = export_document(sorted(queryset.values_list("client_id", flat=True)))
         response = HttpResponse(text, content_type="application/json")

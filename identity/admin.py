@@ -1,18 +1,23 @@
-"""Read-only admin pages for operational data: persisted grants and signing keys."""
+"""Read-only admin pages for operational data: persisted grants, signing keys and consents, with
+actions to revoke grants and to revoke compromised signing keys."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.db import router, transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.template.response import TemplateResponse
 
 from identity import clock
 from identity.domain.grants import GRANT_REVOKED_JTI
 from identity.domain.keys import StoredKey
 from identity.models import Consent, PersistedGrant, SigningKey
 from identity.stores.orm_grants import OrmPersistedGrantStore
+from identity.tokens.keys import get_key_ring
 
 
 class _ReadOnly(admin.ModelAdmin):
@@ -35,11 +40,17 @@ class PersistedGrantAdmin(_ReadOnly):
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False  # deleting rows one by one would skip families and the deny list
 
+    def has_revoke_permission(self, request: HttpRequest) -> bool:
+        # Revoking deletes the grants (with their families): the model's delete permission, the
+        # one Django would ask for deleting them, which the admin otherwise never uses.
+        return request.user.has_perm("identity.delete_persistedgrant")
+
     @admin.display(description="key (hash)")
     def short_key(self, obj: PersistedGrant) -> str:
         return obj.key[:12] + "…"
 
-    @admin.action(description="Revoke selected grants (and the tokens issued from them)")
+    @admin.action(description="Revoke selected grants (and the tokens issued from them)",
+                  permissions=["revoke"])
     def revoke(self, request: HttpRequest, queryset: QuerySet[PersistedGrant]) -> None:
         # Deny-list entries are never deleted here: that would un-revoke JWTs.
         live = queryset.exclude(type=GRANT_REVOKED_JTI)
@@ -57,18 +68,47 @@ class PersistedGrantAdmin(_ReadOnly):
 @admin.register(SigningKey)
 class SigningKeyAdmin(_ReadOnly):
     list_display = ["kid", "algorithm", "state", "created", "activates_at", "retires_at",
-                    "expires_at"]
+                    "expires_at", "revoked_at"]
     list_filter = ["algorithm"]
     exclude = ["private_key"]  # encrypted, and still never shown
+    actions = ["revoke"]
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
+        return False  # cleanup_grants deletes expired keys; a compromised key is revoked
+
+    def has_revoke_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("identity.revoke_signingkey")
 
     @admin.display(description="state")
     def state(self, obj: SigningKey) -> str:
-        key = StoredKey(obj.kid, obj.algorithm, obj.generation, "", {}, obj.created,
-                        obj.activates_at, obj.retires_at, obj.expires_at)
-        return key.state(clock.now())
+        return _stored(obj).state(clock.now())
+
+    @admin.action(description="Revoke selected keys (irreversible)", permissions=["revoke"])
+    def revoke(self, request: HttpRequest, queryset: QuerySet[SigningKey]) -> Any:
+        keys = list(queryset)
+        if request.POST.get("post") != "yes":
+            return self._confirm_revoke(request, keys)
+        with transaction.atomic(using=router.db_for_write(SigningKey)):
+            revoked, created = get_key_ring().revoke([k.kid for k in keys])
+        for key in created:
+            self.message_user(request, f"New {key.algorithm} key {key.kid} signs from now on.",
+                              messages.SUCCESS)
+        self.message_user(request, f"{len(revoked)} key(s) revoked: no longer published, "
+                          f"accepted or used to sign, on every server process.", messages.SUCCESS)
+        return None
+
+    def _confirm_revoke(self, request: HttpRequest, keys: list[SigningKey]) -> TemplateResponse:
+        now = clock.now()
+        return TemplateResponse(request, "admin/identity/signingkey/revoke_confirmation.html", {
+            **self.admin_site.each_context(request), "title": "Revoke signing keys?",
+            "opts": self.model._meta, "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            "keys": [(k, _stored(k).state(now)) for k in keys],
+        })
+
+
+def _stored(obj: SigningKey) -> StoredKey:
+    return StoredKey(obj.kid, obj.algorithm, obj.generation, "", {}, obj.created,
+                     obj.activates_at, obj.retires_at, obj.expires_at, obj.revoked_at)
 
 
 @admin.register(Consent)

@@ -20,9 +20,18 @@ class SigningKey(models.Model):
     activates_at = models.DateTimeField(help_text="Signs from this time on.")
     retires_at = models.DateTimeField(help_text="Stops signing at this time.")
     expires_at = models.DateTimeField(help_text="Leaves the JWKS at this time.")
+    # Kept until expires_at, so that the admin and the logs can still name the key, then deleted
+    # by cleanup_grants like any expired key.
+    revoked_at = models.DateTimeField(
+        null=True, blank=True,
+        help_text="Withdrawn at this time (manage.py revoke_signing_key): no longer signs, "
+                  "published or accepted. Irreversible.")
 
     class Meta:
         ordering = ["algorithm", "-generation"]
+        # Separate from change_signingkey (keys are read-only in the admin): revoking ends every
+        # token the key signed, so it is granted on its own.
+        permissions = [("revoke_signingkey", "Can revoke signing keys")]
         constraints = [models.UniqueConstraint(fields=["algorithm", "generation"],
                                                name="uniq_signing_key_generation")]
 

@@ -1,4 +1,8 @@
-"""Signing keys as stored, and the rotation schedule (Duende automatic key management)."""
+"""Signing keys as stored, and the rotation schedule (Duende automatic key management).
+
+A revoked key (withdrawn after a compromise) is out of every schedule at once: it never signs,
+is not published and verifies nothing, whatever its dates say.
+"""
 
 from __future__ import annotations
 
@@ -20,9 +24,12 @@ class StoredKey:
     activates_at: datetime
     retires_at: datetime
     expires_at: datetime
+    revoked_at: datetime | None = None
 
     def state(self, now: datetime) -> str:
-        """Return announced, signing, retired or expired."""
+        """Return revoked, announced, signing, retired or expired."""
+        if self.revoked_at is not None:
+            return "revoked"
         if now < self.activates_at:
             return "announced"
         if now < self.retires_at:
@@ -48,8 +55,8 @@ class RotationPolicy:
 
 def signing_key(keys: list[StoredKey], now: datetime) -> StoredKey | None:
     """Choose the key that signs now: the latest activated key not retired, else the newest
-    key that is not retired yet (a first key signs at once)."""
-    live = [k for k in keys if now < k.retires_at]
+    key that is not retired yet (a first key signs at once). Revoked keys never sign."""
+    live = [k for k in keys if now < k.retires_at and k.revoked_at is None]
     active = [k for k in live if k.activates_at <= now]
     pool = active or live
     return max(pool, key=lambda k: (k.activates_at, k.generation)) if pool else None
@@ -61,11 +68,13 @@ def needs_new_key(keys: list[StoredKey], now: datetime, policy: RotationPolicy) 
     current = signing_key(keys, now)
     if current is None:
         return True
-    if any(k.activates_at > now and k.generation > current.generation for k in keys):
+    if any(k.activates_at > now and k.generation > current.generation and k.revoked_at is None
+           for k in keys):
         return False
     return current.retires_at - now <= timedelta(seconds=policy.propagation_time)
 
 
 def published_keys(keys: list[StoredKey], now: datetime) -> list[StoredKey]:
-    """Return the keys the JWKS shows: announced, signing and recently retired ones."""
-    return [k for k in keys if now < k.expires_at]
+    """Return the keys the JWKS shows, and verifies with: announced, signing and recently
+    retired ones, never revoked ones."""
+    return [k for k in keys if now < k.expires_at and k.revoked_at is None]

@@ -150,7 +150,8 @@ def test_cleanup_deletes_expired_and_long_consumed_grants_only(grace,
     if consumed_120s_ago_kept:
         kept.add("consumed-120s-ago")
     assert _keys() == kept
-    assert output.strip() == f"{8 - len(kept)} expired or consumed grants deleted"
+    assert output.splitlines() == [f"{8 - len(kept)} expired or consumed grants deleted",
+                                   "0 expired signing keys deleted"]
 
 
 def test_cleanup_in_batches_of_two_deletes_every_stale_row(capsys) -> None:
@@ -160,14 +161,15 @@ def test_cleanup_in_batches_of_two_deletes_every_stale_row(capsys) -> None:
     output = _cleanup("--batch-size", "2", "--verbosity", "2")
     assert _keys() == {"live"}
     lines = output.splitlines()
-    assert [line.strip() for line in lines[:-1]] == ["2 deleted", "4 deleted", "6 deleted",
+    assert [line.strip() for line in lines[:-2]] == ["2 deleted", "4 deleted", "6 deleted",
                                                      "7 deleted"]
-    assert lines[-1] == "7 expired or consumed grants deleted"
+    assert lines[-2:] == ["7 expired or consumed grants deleted", "0 expired signing keys deleted"]
 
 
 def test_cleanup_with_nothing_stale_deletes_nothing_and_says_so() -> None:
     _grant("live")
-    assert _cleanup().strip() == "0 expired or consumed grants deleted"
+    assert _cleanup().splitlines() == ["0 expired or consumed grants deleted",
+                                       "0 expired signing keys deleted"]
     assert _keys() == {"live"}
 
 

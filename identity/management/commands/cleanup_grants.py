@@ -1,4 +1,5 @@
-"""Delete expired and consumed persisted grants in small batches, safe while the server runs.
+"""Delete expired and consumed persisted grants in small batches, safe while the server runs,
+signing keys that left the JWKS, and expired failure counters.
 
 Run it periodically (e.g. hourly from cron or a systemd timer). Each batch is its own short
 transaction, so it never holds locks for long and can be stopped at any time.
@@ -17,12 +18,15 @@ from django.db.models import Q
 from identity import clock
 from identity.domain.grants import GRANT_REFRESH_TOKEN
 from identity.models import PersistedGrant
+from identity.stores.orm_keys import OrmSigningKeyStore
+from identity.stores.orm_throttle import delete_expired as delete_expired_counters
 
 
 class Command(BaseCommand):
     help = ("Delete persisted grants that expired, and codes consumed longer ago than "
             "--consumed-grace, in batches of --batch-size. Rotated refresh tokens are kept "
-            "until they expire, so that a late reuse still revokes its family.")
+            "until they expire, so that a late reuse still revokes its family. Signing keys "
+            "past their expiry (revoked ones included) are deleted too.")
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--batch-size", type=int, default=5000)
@@ -54,3 +58,10 @@ class Command(BaseCommand):
             if options["pause"]:
                 time.sleep(options["pause"])
         self.stdout.write(f"{total} expired or consumed grants deleted")
+        # A handful of rows at most: one statement. Revoked keys are kept until they would
+        # have expired, so that the admin can still tell what a revoked kid was.
+        keys = OrmSigningKeyStore().delete_expired(now)
+        self.stdout.write(f"{keys} expired signing keys deleted")
+        counters = delete_expired_counters(now)
+        if counters:  # only servers whose cache is not shared count failures in the database
+            self.stdout.write(f"{counters} expired failure counters deleted")
