@@ -75,6 +75,9 @@ PROTOCOL_OIDC: Final = "oidc"
 PROTOCOL_TYPES: Final = frozenset({"oidc", "wsfed", "saml2p"})
 CLIENT_CLAIMS_PREFIX: Final = "client_"
 CLAIM_VALUE_TYPE_STRING: Final = "string"
+# A client property (IdentityServer's free-form Properties): "true" puts the jti of its JWT
+# access tokens on a deny list when they are revoked, at the cost of one lookup per check.
+REVOCABLE_JWT_PROPERTY: Final = "RevocableJwtAccessTokens"
 SIGNING_ALGORITHMS: Final = frozenset(
     {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512"}
 )

@@ -48,6 +48,7 @@ GRANT_AUTHORIZATION_CODE = "authorization_code"
 GRANT_REFRESH_TOKEN = "refresh_token"
 GRANT_REFERENCE_TOKEN = "reference_token"
 GRANT_REVOKED_JTI = "revoked_jti"
-# The jti of a JWT access token issued from a code or refresh token: kept with the family so
-# that revoking the family puts the JWT on the deny list (RFC 9700 §4.2.4).
+# A JWT access token issued from a code or refresh token, named by its jti (or its SHA-256 when
+# it has none): kept with the family so that revoking the family puts the JWT on the deny list
+# (RFC 9700 §4.2.4), and naming the user behind a pairwise `sub`.
 GRANT_ISSUED_JTI = "issued_jti"

@@ -25,7 +25,7 @@ from identity.rendering import error_page, html_headers
 from identity.stores import ClientStore, find_enabled_client, get_client_store
 from identity.tokens.keys import get_key_ring
 from identity.tokens.subject import subject_for
-from identity.validation.jwt_tokens import decode_own_jwt
+from identity.validation.jwt_tokens import decode_id_token_hint
 
 logger = logging.getLogger(__name__)
 CONFIRMED = "confirm_logout"
@@ -84,13 +84,12 @@ def _hinted_client(params: Mapping[str, str], store: ClientStore,
     if hint is None:
         return None, None
     try:
-        claims = decode_own_jwt(hint, get_key_ring(), issuer, typ=None, verify_exp=False)
-    except InvalidToken:
+        claims = decode_id_token_hint(hint, get_key_ring(), issuer)
+    except InvalidToken:  # an access token is no hint: it names no client as its audience
         return None, None
-    audience = claims.get("aud")
-    client_id = audience if isinstance(audience, str) else None
+    client_id = str(claims["aud"])
     asked = params.get("client_id")
-    if client_id is None or (asked is not None and asked != client_id):
+    if asked is not None and asked != client_id:
         return None, None
     return find_enabled_client(store, client_id), str(claims.get("sub", ""))
 

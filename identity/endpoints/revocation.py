@@ -24,6 +24,7 @@ from identity.validation.token_lookup import (
     REFRESH_TOKEN,
     deny_list_entry,
     find_token,
+    jwt_identifier,
     jwt_revocable,
 )
 
@@ -49,10 +50,12 @@ def revocation_endpoint(http: HttpRequest, params: Mapping[str, str]) -> HttpRes
     if found is None or found.client_id != client.client_id:
         return json_response({})
     if found.grant is None:  # a JWT access token
-        if not jwt_revocable(client) or "jti" not in found.claims:
+        if not jwt_revocable(client):
             raise UnsupportedTokenType("this client's JWT access tokens cannot be revoked; "
                                        "they expire on their own")
-        grants.store(deny_list_entry(found.claims, client.client_id, now))
+        grants.store(deny_list_entry(jwt_identifier(found.claims, token),
+                                     int(found.claims["exp"]), client.client_id,
+                                     found.subject_id or "", now))
     elif found.kind == REFRESH_TOKEN:
         # The refresh token's family: the tokens issued with it, reference access tokens too.
         grants.remove_family(found.grant.family or found.grant.key)

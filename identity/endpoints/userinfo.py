@@ -24,7 +24,6 @@ from identity.errors import (
 )
 from identity.rendering import json_response
 from identity.stores import (
-    find_enabled_client,
     get_client_store,
     get_grant_store,
     get_resource_store,
@@ -70,10 +69,9 @@ def userinfo_endpoint(http: HttpRequest) -> HttpResponse:
     scopes = str(claims.get("scope", "")).split()
     if StandardScope.OPENID not in scopes:
         raise InsufficientScope(StandardScope.OPENID)
-    client = find_enabled_client(get_client_store(), str(claims.get("client_id", "")))
+    client, subject = found.client, found.subject_id  # the user, never read from a pairwise sub
     users = get_user_store()
-    subject = str(claims.get("sub", ""))
-    if client is None or "auth_time" not in claims or not users.is_active(subject):
+    if client is None or not client.enabled or subject is None or not users.is_active(subject):
         raise InvalidToken("the token's client or user is no longer active")
     resources = get_resource_store().find_resources_by_scope_names(scopes)
     wanted = {c for r in resources.identity_resources if r.enabled for c in r.user_claims}

@@ -27,7 +27,7 @@ from identity.tokens.claims import access_token_claims, id_token_claims
 from identity.tokens.jwt import sign
 from identity.tokens.keys import KeyRing
 from identity.validation.grants.authorization_code import handle_key
-from identity.validation.token_lookup import issued_jti_entry
+from identity.validation.token_lookup import issued_jti_entry, jwt_identifier
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,9 +53,8 @@ def create_token_response(request: ValidatedTokenRequest,
         access_token = _reference_token(claims, request, issuer)
     else:
         access_token = sign(claims, key, JWT_ACCESS_TOKEN_TYPE)
-        if request.grant is not None and "jti" in claims:
-            issuer.grants.store(issued_jti_entry(claims, request.client.client_id,
-                                                 _family(request), issuer.now))
+        if request.grant is not None:  # a user's token: revoked with its family
+            _record_issued(claims, access_token, request, issuer)
     body: dict[str, Any] = {
         "access_token": access_token,
         "token_type": TokenType.BEARER.value,
@@ -84,6 +83,25 @@ def revoke_if_parent_gone(request: ValidatedTokenRequest, grants: PersistedGrant
                                        request.client.refresh_token_usage == TokenUsage.OneTimeOnly)
     if rotating and parent is not None and grants.get(parent.key) is None:
         grants.remove_family(parent.family or parent.key)
+
+
+def _record_issued(claims: dict[str, Any], token: str, request: ValidatedTokenRequest,
+                   issuer: TokenIssuer) -> None:
+    """Record a user's JWT access token with its family, so that revoking the family puts it
+    on the deny list (by jti, or by digest when it has none)."""
+    family = _family(request)
+    entry = issued_jti_entry(jwt_identifier(claims, token), claims, request.client.client_id,
+                             request.subject or "", family, issuer.now)
+    issuer.grants.store(entry)  # a no-op when this very token is already recorded
+    if "jti" in claims:
+        return  # 128 random bits: never issued twice
+    # Without jti, another family may have been issued the same bytes in the same second; the
+    # token is then recorded in both, so that revoking either family revokes it.
+    owner = issuer.grants.get(entry.key)
+    if owner is not None and owner.family != family:
+        issuer.grants.store(issued_jti_entry(
+            jwt_identifier(claims, token), claims, request.client.client_id,
+            request.subject or "", family, issuer.now, per_family=True))
 
 
 def _family(request: ValidatedTokenRequest) -> str:
@@ -132,8 +150,10 @@ def _refresh_token(request: ValidatedTokenRequest, issuer: TokenIssuer,
             or StandardScope.OFFLINE_ACCESS not in request.scopes):
         return None
     parent = request.grant
+    # Without a presented token to hand back (its scope shrank), ReUse issues a new one too.
     reuse = (request.grant_type == GrantType.REFRESH_TOKEN
-             and client.refresh_token_usage == TokenUsage.ReUse and parent is not None)
+             and client.refresh_token_usage == TokenUsage.ReUse and parent is not None
+             and request.presented_refresh_token is not None)
     absolute = _absolute_expiry(request, issuer.now)
     sliding = (client.refresh_token_expiration == TokenExpiration.Sliding
                and client.sliding_refresh_token_lifetime > 0)
@@ -152,7 +172,8 @@ def _refresh_token(request: ValidatedTokenRequest, issuer: TokenIssuer,
         key=handle_key(handle), type=GRANT_REFRESH_TOKEN, client_id=client.client_id,
         subject_id=request.subject, session_id=request.session.session_id, family=family,
         created=issuer.now, expires=expires,
-        # RFC 6749 §6: a rotated token keeps the original scope, whatever this request narrowed.
+        # RFC 6749 §6: a rotated token keeps the scope of the one presented, whatever this
+        # request narrowed; the refresh grant has already dropped what the client lost since.
         data={"scopes": list(parent.data["scopes"]) if parent is not None and
               parent.type == GRANT_REFRESH_TOKEN else list(request.scopes),
               "auth_time": request.session.auth_time,

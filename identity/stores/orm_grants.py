@@ -24,8 +24,9 @@ def _deny_issued(rows: Any) -> None:
     from identity.validation.token_lookup import deny_list_entry  # pure; avoids an import cycle
 
     for row in rows.filter(type=GRANT_ISSUED_JTI):
-        claims = {"jti": row.data["jti"], "exp": row.data["exp"], "sub": row.subject_id}
-        entry = deny_list_entry(claims, row.client_id, row.created)
+        # data["jti"] is the token's jti, or "sha256:<digest>" for a token issued without one.
+        entry = deny_list_entry(row.data["jti"], int(row.data["exp"]), row.client_id,
+                                row.subject_id, row.created)
         GrantRow.objects.update_or_create(
             key=entry.key, defaults={f: getattr(entry, f) for f in _GRANT_FIELDS if f != "key"})
 
@@ -51,8 +52,14 @@ class OrmPersistedGrantStore:
     """Codes and refresh tokens, with atomic one-time consumption."""
 
     def store(self, grant: PersistedGrant) -> None:
-        """Save a new grant."""
-        GrantRow.objects.create(**{f: getattr(grant, f) for f in _GRANT_FIELDS})
+        """Save a new grant; recording an issued JWT that is already recorded does nothing."""
+        values = {f: getattr(grant, f) for f in _GRANT_FIELDS}
+        if grant.type == GRANT_ISSUED_JTI:
+            # Tokens without jti issued in the same second for the same session are the same
+            # bytes, hence the same record; ON CONFLICT DO NOTHING keeps the transaction usable.
+            GrantRow.objects.bulk_create([GrantRow(**values)], ignore_conflicts=True)
+        else:
+            GrantRow.objects.create(**values)
 
     def get(self, key: str) -> PersistedGrant | None:
         """Return the grant stored under `key`, or None.

@@ -34,8 +34,10 @@ def access_token_claims(request: ValidatedTokenRequest, issuer: str, now: int,
         "iat": now,
         "nbf": now,
         "aud": audiences[0] if len(audiences) == 1 else audiences,
-        # RFC 9068 §2.2: without a user, the subject is the client itself.
-        "sub": request.subject or client.client_id,
+        # RFC 9068 §2.2: without a user, the subject is the client itself. A user is named as
+        # in the client's ID tokens (pairwise with a salt, OIDC Core §8.1): a raw id here would
+        # let clients correlate users. Introspection and userinfo find the user server-side.
+        "sub": subject_for(client, request.subject) if request.subject else client.client_id,
         "client_id": client.client_id,
         "scope": " ".join(request.scopes),
     }

@@ -56,6 +56,26 @@ def resolve_api_scopes(requested: tuple[str, ...], client: Client,
     return granted, granted_resources(found, granted)
 
 
+def still_allowed(scopes: tuple[str, ...], client: Client,
+                  store: ResourceStore) -> tuple[tuple[str, ...], Resources]:
+    """Keep the scopes of an earlier grant that the current configuration still allows.
+
+    A scope stays while the client lists it and it exists and is enabled; `offline_access`
+    while AllowOfflineAccess is on; identity scopes only while `openid` stays. Returns the
+    scopes kept, in order, and the resources found for all of `scopes`.
+    Spec: RFC 6749 §3.3 (the server may grant less than asked, by its policy).
+    """
+    found = store.find_resources_by_scope_names(scopes)
+    identity = {r.name for r in found.identity_resources if r.enabled}
+    existing = identity | {s.name for s in found.api_scopes if s.enabled}
+    allowed = set(client.allowed_scopes)
+    kept = tuple(s for s in scopes if (s in allowed and s in existing) or (
+        s == StandardScope.OFFLINE_ACCESS and client.allow_offline_access))
+    if StandardScope.OPENID not in kept:  # identity scopes mean nothing without openid
+        kept = tuple(s for s in kept if s not in identity)
+    return kept, found
+
+
 def resolve_user_scopes(scopes: tuple[str, ...], store: ResourceStore) -> Resources:
     """Return the enabled resources behind scopes granted to a user (no checks: already done)."""
     return granted_resources(store.find_resources_by_scope_names(scopes), scopes)

@@ -1,7 +1,8 @@
 """Find out what a presented token is and whether it is still good.
 
-Works for JWT access tokens (our keys, not expired, not on the deny list when the client opted
-in), reference access tokens and refresh tokens (stored by hash, not expired, not consumed).
+Works for JWT access tokens (our keys, not expired, not on the deny list when they belong to a
+user or the client opted in), reference access tokens and refresh tokens (stored by hash, not
+expired, not consumed).
 Spec: RFC 7662 §2.2 (what "active" means), RFC 7009 §2.1.
 """
 
@@ -12,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
-from identity.constants import TokenUsage
+from identity.constants import REVOCABLE_JWT_PROPERTY, TokenUsage
 from identity.domain.client import Client
 from identity.domain.grants import (
     GRANT_ISSUED_JTI,
@@ -24,24 +25,28 @@ from identity.domain.grants import (
 from identity.errors import InvalidToken
 from identity.stores import ClientStore, PersistedGrantStore
 from identity.tokens.keys import KeyRing
+from identity.tokens.subject import subject_for
 from identity.validation.grants.authorization_code import handle_key
 from identity.validation.jwt_tokens import decode_own_jwt
 
 ACCESS_TOKEN: Final = "access_token"
 REFRESH_TOKEN: Final = "refresh_token"
-# A client property (IdentityServer's free-form Properties): "true" puts the jti of its JWT
-# access tokens on a deny list when they are revoked, at the cost of one lookup per check.
-REVOCABLE_JWT_PROPERTY: Final = "RevocableJwtAccessTokens"
 
 
 @dataclass(frozen=True, slots=True)
 class FoundToken:
-    """A token this server issued: its kind, claims, and the grant that stores it (if any)."""
+    """A token this server issued: its kind, claims, client, user and stored grant (if any).
+
+    `subject_id` is the user's own id, from server-side state when the token only carries a
+    pairwise `sub`; None for a client's own token.
+    """
 
     kind: str
     claims: dict[str, Any]
     client_id: str
     grant: PersistedGrant | None = None
+    client: Client | None = None
+    subject_id: str | None = None
 
     @property
     def audiences(self) -> list[str]:
@@ -55,9 +60,25 @@ def is_jwt(token: str) -> bool:
     return token.count(".") == 2
 
 
-def revoked_jti_key(jti: str) -> str:
-    """Return the deny-list key of a JWT's jti."""
-    return "jti:" + hashlib.sha256(jti.encode("utf-8")).hexdigest()[:60]
+def jwt_identifier(claims: dict[str, Any], token: str) -> str:
+    """Return what names a JWT access token on the deny list: its jti, else its digest.
+
+    Clients with IncludeJwtId off get tokens without jti; their SHA-256 names them instead.
+    """
+    jti = claims.get("jti")
+    return str(jti) if jti else "sha256:" + hashlib.sha256(token.encode("ascii")).hexdigest()
+
+
+def revoked_jti_key(identifier: str) -> str:
+    """Return the deny-list key of a JWT (its `jwt_identifier`)."""
+    return "jti:" + hashlib.sha256(identifier.encode("utf-8")).hexdigest()[:60]
+
+
+def issued_jti_key(identifier: str, family: str = "") -> str:
+    """Return the key of the record of a JWT issued within a grant family: by the token alone,
+    or, for a second family that was issued the very same token, by family and token."""
+    named = f"{family}|{identifier}" if family else identifier
+    return "ajti:" + hashlib.sha256(named.encode("utf-8")).hexdigest()[:59]
 
 
 def jwt_revocable(client: Client | None) -> bool:
@@ -70,51 +91,74 @@ def find_token(token: str, *, ring: KeyRing, issuer: str, grants: PersistedGrant
                clients: ClientStore, now: datetime) -> FoundToken | None:
     """Return the token if it is active now, else None (expired, revoked, unknown, garbage)."""
     if is_jwt(token):
-        try:
-            claims = decode_own_jwt(token, ring, issuer, typ="at+jwt")
-        except InvalidToken:
-            return None
-        client_id = str(claims.get("client_id", ""))
-        jti = claims.get("jti")
-        # Users' tokens can be revoked with their family (code replay, refresh reuse,
-        # revocation); clients' own JWTs only when the client opted in.
-        checked = "sid" in claims or jwt_revocable(clients.find_client_by_id(client_id))
-        if jti and checked and grants.get(revoked_jti_key(str(jti))) is not None:
-            return None
-        return FoundToken(ACCESS_TOKEN, claims, client_id)
+        return _find_jwt(token, ring, issuer, grants, clients)
     grant = grants.get(handle_key(token))
     if grant is None or grant.is_expired(now):
         return None
+    client = clients.find_client_by_id(grant.client_id)
+    subject = grant.subject_id or None
     if grant.type == GRANT_REFERENCE_TOKEN:
-        return FoundToken(ACCESS_TOKEN, dict(grant.data["claims"]), grant.client_id, grant)
+        return FoundToken(ACCESS_TOKEN, dict(grant.data["claims"]), grant.client_id, grant,
+                          client, subject)
     if grant.type == GRANT_REFRESH_TOKEN:
-        client = clients.find_client_by_id(grant.client_id)
         rotates = client is None or client.refresh_token_usage == TokenUsage.OneTimeOnly
         if grant.consumed is not None and rotates:
             return None
-        claims = {"iss": issuer, "client_id": grant.client_id, "sub": grant.subject_id,
+        shown = subject_for(client, grant.subject_id) if client is not None else grant.subject_id
+        claims = {"iss": issuer, "client_id": grant.client_id, "sub": shown,
                   "scope": " ".join(grant.data.get("scopes", [])),
                   "iat": int(grant.created.timestamp())}
         if grant.expires is not None:
             claims["exp"] = int(grant.expires.timestamp())
-        return FoundToken(REFRESH_TOKEN, claims, grant.client_id, grant)
+        return FoundToken(REFRESH_TOKEN, claims, grant.client_id, grant, client, subject)
     return None  # codes and deny-list entries are not tokens a caller holds
 
 
-def issued_jti_entry(claims: dict[str, Any], client_id: str, family: str,
-                     now: datetime) -> PersistedGrant:
-    """Build the record of a JWT access token issued within a grant family."""
-    digest = hashlib.sha256(str(claims["jti"]).encode("utf-8")).hexdigest()[:59]
+def _find_jwt(token: str, ring: KeyRing, issuer: str, grants: PersistedGrantStore,
+              clients: ClientStore) -> FoundToken | None:
+    try:
+        claims = decode_own_jwt(token, ring, issuer, typ="at+jwt")
+    except InvalidToken:
+        return None
+    client_id = str(claims.get("client_id", ""))
+    client = clients.find_client_by_id(client_id)
+    user = "sid" in claims or "auth_time" in claims  # both come with a user's session
+    # Users' tokens can be revoked with their family (code replay, refresh reuse, revocation);
+    # clients' own JWTs only when the client opted in. Others cost no lookup.
+    if not user and not jwt_revocable(client):
+        return FoundToken(ACCESS_TOKEN, claims, client_id, client=client)
+    identifier = jwt_identifier(claims, token)
+    if grants.get(revoked_jti_key(identifier)) is not None:
+        return None
+    if not user:
+        return FoundToken(ACCESS_TOKEN, claims, client_id, client=client)
+    subject: str | None = str(claims.get("sub", ""))
+    if client is not None and client.pair_wise_subject_salt:
+        # The token names the user only by the client's pairwise `sub`; the record kept with
+        # its family names the user. No record: revoked with its family (or never ours).
+        issued = grants.get(issued_jti_key(identifier))
+        if issued is None:
+            return None
+        subject = issued.subject_id
+    return FoundToken(ACCESS_TOKEN, claims, client_id, client=client, subject_id=subject)
+
+
+def issued_jti_entry(identifier: str, claims: dict[str, Any], client_id: str, subject_id: str,
+                     family: str, now: datetime, *, per_family: bool = False) -> PersistedGrant:
+    """Build the record of a JWT access token issued within a grant family (`jwt_identifier`
+    names it), which also names its user for pairwise clients."""
     return PersistedGrant(
-        key="ajti:" + digest, type=GRANT_ISSUED_JTI, client_id=client_id,
-        subject_id=str(claims.get("sub", "")), family=family, created=now,
+        key=issued_jti_key(identifier, family if per_family else ""), type=GRANT_ISSUED_JTI,
+        client_id=client_id,
+        subject_id=subject_id, family=family, created=now,
         expires=datetime.fromtimestamp(int(claims["exp"]), now.tzinfo),
-        data={"jti": str(claims["jti"]), "exp": int(claims["exp"])})
+        data={"jti": identifier, "exp": int(claims["exp"])})
 
 
-def deny_list_entry(claims: dict[str, Any], client_id: str, now: datetime) -> PersistedGrant:
+def deny_list_entry(identifier: str, exp: int, client_id: str, subject_id: str,
+                    now: datetime) -> PersistedGrant:
     """Build the deny-list record of a revoked JWT access token, kept until it expires."""
     return PersistedGrant(
-        key=revoked_jti_key(str(claims["jti"])), type=GRANT_REVOKED_JTI, client_id=client_id,
-        subject_id=str(claims.get("sub", "")), created=now,
-        expires=datetime.fromtimestamp(int(claims["exp"]), now.tzinfo), data={})
+        key=revoked_jti_key(identifier), type=GRANT_REVOKED_JTI, client_id=client_id,
+        subject_id=subject_id, created=now,
+        expires=datetime.fromtimestamp(exp, now.tzinfo), data={})

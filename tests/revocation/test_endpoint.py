@@ -283,13 +283,21 @@ def test_a_client_credentials_jwt_of_an_opted_in_client_is_revoked(client, token
     assert _is_active(client, kept)  # the deny list names one token, not the client
 
 
-def test_an_opted_in_jwt_without_jti_is_unsupported_token_type(client, token_post) -> None:
+def test_an_opted_in_jwt_without_jti_is_revoked_by_its_digest(client, token_post,
+                                                              monkeypatch) -> None:
     seed_with_api_secrets(make_client(properties=REVOCABLE, include_jwt_id=False))
     token = _cc_token(token_post)
-    response = revoke(client, token, auth=SERVICE_AUTH)
-    assert response.status_code == 400, response.content
-    assert response.json()["error"] == "unsupported_token_type"
-    assert _is_active(client, token)
+    earlier = clock.now() - timedelta(seconds=5)  # without jti, only the time tells them apart
+    with monkeypatch.context() as patch:
+        patch.setattr(clock, "now", lambda: earlier)
+        kept = _cc_token(token_post)
+    assert kept != token
+    assert "jti" not in jwt.decode(token, options={"verify_signature": False})
+    _ok(revoke(client, token, auth=SERVICE_AUTH))
+    assert not _is_active(client, token)
+    assert _is_active(client, kept)  # the digest names one token, not the client
+    [row] = _deny_list()
+    assert row.client_id == "service.client"
 
 
 def test_the_deny_list_row_is_cleaned_up_only_once_the_token_expired(client, alice,

@@ -17,7 +17,7 @@ from identity.domain.grants import GRANT_AUTHORIZATION_CODE
 from identity.domain.requests import UserSession, ValidatedTokenRequest
 from identity.errors import InvalidGrant, InvalidRequest
 from identity.validation import pkce
-from identity.validation.scopes import resolve_user_scopes
+from identity.validation.scopes import resolve_user_scopes, still_allowed
 
 if TYPE_CHECKING:
     from identity.validation.token_request import TokenContext
@@ -61,7 +61,11 @@ def handle(params: Mapping[str, str], client: Client,
         _replayed(context, key, client)
     if not context.users.is_active(grant.subject_id):
         raise InvalidGrant("the user is no longer active")
-    scopes = tuple(data["scopes"])
+    # What the configuration took away since the code was issued is not granted: RFC 6749 §3.3.
+    scopes, _ = still_allowed(tuple(data["scopes"]), client, context.resources)
+    if not scopes:
+        raise InvalidGrant("the code no longer grants any scope",
+                           detail="every scope of the code was removed from the configuration")
     return ValidatedTokenRequest(
         client=client, grant_type=GRANT_TYPE, scopes=scopes,
         resources=resolve_user_scopes(scopes, context.resources), subject=grant.subject_id,

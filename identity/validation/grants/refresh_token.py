@@ -2,12 +2,19 @@
 
 Spec: RFC 6749 §6 (scope may narrow, never widen; bound to the client); RFC 9700 §4.14.2
 (rotation, and revocation of the whole family when a rotated token is used again).
+
+A refresh grants only what the client's configuration still allows (`still_allowed`): scopes
+removed from the client, deleted or disabled are dropped. Asking for one of them explicitly is
+`invalid_scope` (RFC 6749 §5.2: the request exceeds what was granted; §6: no scope not
+originally granted); a token left with nothing but `offline_access` is `invalid_grant` (§5.2:
+the grant no longer authorizes anything, whatever the request said).
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import timedelta
 from typing import TYPE_CHECKING, Final
 
@@ -15,9 +22,10 @@ from identity.constants import SCOPE, GrantType, StandardScope, TokenUsage
 from identity.domain.client import Client
 from identity.domain.grants import GRANT_REFRESH_TOKEN
 from identity.domain.requests import UserSession, ValidatedTokenRequest
+from identity.domain.resources import Resources
 from identity.errors import InvalidGrant, InvalidRequest, InvalidScope
 from identity.validation.grants.authorization_code import handle_key
-from identity.validation.scopes import parse_scope, resolve_user_scopes
+from identity.validation.scopes import granted_resources, parse_scope, still_allowed
 
 if TYPE_CHECKING:
     from identity.validation.token_request import TokenContext
@@ -46,23 +54,46 @@ def handle(params: Mapping[str, str], client: Client,
     if not context.users.is_active(grant.subject_id):
         raise InvalidGrant("the user is no longer active")
     granted = tuple(grant.data["scopes"])
-    requested = parse_scope(params.get(SCOPE)) or granted
-    wider = [s for s in requested if s not in granted]
-    if wider:
-        raise InvalidScope(f"a refresh cannot add scopes: {' '.join(wider)}")
-    if StandardScope.OFFLINE_ACCESS not in requested:
-        requested = (*requested, StandardScope.OFFLINE_ACCESS.value)
+    scopes, kept, found = _scopes(parse_scope(params.get(SCOPE)), granted, client, context)
+    presented: str | None = token
+    if kept != granted:
+        # The grant as the configuration now allows it: the next refresh token carries this
+        # scope, so re-adding a scope to the client does not bring it back to this family.
+        grant = replace(grant, data={**grant.data, "scopes": list(kept)})
+        if client.refresh_token_usage == TokenUsage.ReUse:
+            presented = None  # a ReUse token is replaced once by one with the narrowed scope
     # Last, so that a refused request does not burn the token.
     if client.refresh_token_usage == TokenUsage.OneTimeOnly:
         if grant.consumed is not None or not context.grants.consume(key, context.now):
             _reused(context, key, grant, client)
+    elif presented is None:
+        context.grants.remove(key)
     data = grant.data
     return ValidatedTokenRequest(
-        client=client, grant_type=GRANT_TYPE, scopes=requested,
-        resources=resolve_user_scopes(requested, context.resources), subject=grant.subject_id,
+        client=client, grant_type=GRANT_TYPE, scopes=scopes,
+        resources=granted_resources(found, scopes), subject=grant.subject_id,
         session=UserSession(grant.subject_id, data["auth_time"], grant.session_id,
                             tuple(data.get("amr", ("pwd",)))),
-        grant=grant, presented_refresh_token=token)
+        grant=grant, presented_refresh_token=presented)
+
+
+def _scopes(requested: tuple[str, ...], granted: tuple[str, ...], client: Client,
+            context: TokenContext) -> tuple[tuple[str, ...], tuple[str, ...], Resources]:
+    """Return the scopes to issue, the token's scopes still allowed, and their resources."""
+    wider = [s for s in requested if s not in granted]
+    if wider:
+        raise InvalidScope(f"a refresh cannot add scopes: {' '.join(wider)}")
+    kept, found = still_allowed(granted, client, context.resources)
+    withdrawn = [s for s in requested if s not in kept]
+    if withdrawn:
+        raise InvalidScope(f"no longer allowed for this client: {' '.join(withdrawn)}")
+    if not any(s != StandardScope.OFFLINE_ACCESS for s in kept):
+        raise InvalidGrant("the refresh token no longer grants any scope",
+                           detail=f"withdrawn: {' '.join(granted)}")
+    scopes = requested or kept
+    if StandardScope.OFFLINE_ACCESS not in scopes:
+        scopes = (*scopes, StandardScope.OFFLINE_ACCESS.value)
+    return scopes, kept, found
 
 
 def _reused(context: TokenContext, key: str, grant: object, client: Client) -> None:
