@@ -56,3 +56,17 @@ class UserSession:
     auth_time: int
     session_id: str
     amr: tuple[str, ...] = ("pwd",)
+
+
+@dataclass(frozen=True, slots=True)
+class SignInRequirement:
+    """A sign-in the authorize endpoint asked for: for one request, made after `issued_at`.
+
+    `stale_session` is the digest of the sign-in current when it was asked for ("" for none):
+    that one never satisfies it, even within the same second.
+    """
+
+    ticket_id: str
+    issued_at: int
+    stale_session: str
+    request_digest: str

@@ -6,6 +6,7 @@ Spec: RFC 6749 §4.1.1-4.1.2; OpenID Connect Core §3.1.2; RFC 7636; RFC 9207 (`
 from __future__ import annotations
 
 import logging
+import secrets
 import time
 from collections.abc import Mapping
 from urllib.parse import urlencode
@@ -19,6 +20,7 @@ from django.views.decorators.http import require_http_methods
 
 from identity import clock
 from identity.conf import identity_settings
+from identity.domain.requests import UserSession
 from identity.endpoints import session as sessions
 from identity.endpoints.issuer import get_issuer
 from identity.errors import InvalidRequest, OAuthError, ServerError, TemporarilyUnavailable
@@ -35,7 +37,14 @@ from identity.validation.authorize_request import (
     trusted_client_and_redirect,
     validate_authorize_request,
 )
-from identity.validation.interaction import Interaction, next_interaction
+from identity.validation.interaction import (
+    SIGN_IN_TICKET,
+    Interaction,
+    is_fresh_sign_in,
+    next_interaction,
+    request_digest,
+    require_sign_in,
+)
 from identity.validation.params import parse_form, parse_query
 
 logger = logging.getLogger(__name__)
@@ -54,14 +63,23 @@ def read_authorize_params(http: HttpRequest) -> Mapping[str, str]:
                        default_max_length=default)
 
 
-def authorize_url(params: Mapping[str, str], drop_prompts: frozenset[str],
-                  drop: tuple[str, ...] = ()) -> str:
-    """Rebuild the authorize URL for a return trip, without prompts already honoured."""
-    values = {k: v for k, v in params.items() if k not in drop}
-    prompts = [p for p in values.pop("prompt", "").split() if p not in drop_prompts]
-    if prompts:
-        values["prompt"] = " ".join(prompts)
-    return reverse("identity:authorize") + "?" + urlencode(values)
+def authorize_url(params: Mapping[str, str], extra: Mapping[str, str] | None = None) -> str:
+    """Rebuild the authorize URL for a return trip, every parameter kept."""
+    # prompt and max_age stay: what satisfies them is recorded where the browser cannot edit
+    # it (the signed sign-in ticket, the one-time consent in the session), so a return URL
+    # opened without signing in or answering, or replayed later, asks again.
+    return reverse("identity:authorize") + "?" + urlencode({**params, **(extra or {})})
+
+
+def sign_in_redirect(params: Mapping[str, str], session: UserSession | None, now: int,
+                     digest: str) -> HttpResponse:
+    """Send the user to the login page, returning to this request with a sign-in ticket."""
+    # Only a sign-in made after now, for this request, satisfies the ticket: removing it
+    # leaves prompt=login or max_age to ask again, and a used one is not accepted twice.
+    requirement = require_sign_in(secrets.token_urlsafe(16), session, now, digest)
+    ticket = sessions.issue_sign_in_ticket(requirement)
+    back = authorize_url(params, extra={SIGN_IN_TICKET: ticket})
+    return redirect_to(resolve_url(identity_settings.LOGIN_URL) + "?" + urlencode({"next": back}))
 
 
 @csrf_exempt  # a cross-site top-level request by design; it changes nothing without the user
@@ -96,23 +114,26 @@ def _authorize(http: HttpRequest, params: Mapping[str, str], client: object, red
     request = validate_authorize_request(params, client, redirect_uri,  # type: ignore[arg-type]
                                          get_resource_store())
     session = sessions.current_session(http)
+    digest = request_digest(params)
+    ticket = sessions.read_sign_in_ticket(params.get(SIGN_IN_TICKET))
+    fresh = is_fresh_sign_in(ticket, session, digest, sessions.used_sign_in_tickets(http))
     client_id = request.client.client_id
     remembered = (get_consent_store().get(session.subject_id, client_id)
                   if session is not None and request.client.require_consent else None)
     one_time = session is not None and sessions.has_one_time_consent(http, client_id,
                                                                       request.scopes)
-    step = next_interaction(request, session, int(time.time()), remembered, one_time)
+    now = int(time.time())
+    step = next_interaction(request, session, now, remembered, one_time, fresh)
     if step is Interaction.LOGIN:
-        # A fresh sign-in satisfies prompt=login and any max_age: asked once, never in a loop.
-        back = authorize_url(params, frozenset({"login", "select_account"}), ("max_age",))
-        return redirect_to(resolve_url(identity_settings.LOGIN_URL) + "?" +
-                           urlencode({"next": back}))
+        return sign_in_redirect(params, session, now, digest)
     if step is Interaction.CONSENT:
-        back = authorize_url(params, frozenset({"consent"}))
+        back = authorize_url(params)
         return redirect_to(reverse("identity:consent") + "?" + urlencode({"return": back}))
     if session is None:  # pragma: no cover - next_interaction asked for a login
         raise InvalidRequest("no session")
     sessions.take_one_time_consent(http, client_id, request.scopes)
+    if fresh and ticket is not None:  # the sign-in made for this request is spent on its code
+        sessions.use_sign_in_ticket(http, ticket.ticket_id)
     code = issue_code(request, session, clock.now(), get_grant_store())
     sessions.remember_client(http, client_id)
     logger.info("code issued client_id=%s", client_id)

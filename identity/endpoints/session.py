@@ -5,20 +5,29 @@ from __future__ import annotations
 import secrets
 import time
 from functools import wraps
-from typing import Any
+from typing import Any, Final
 
 from django.contrib.auth.signals import user_logged_in
 from django.contrib.auth.views import redirect_to_login
+from django.core import signing
 from django.http import HttpRequest
 from django.shortcuts import resolve_url
 
-from identity.domain.requests import UserSession
+from identity.domain.requests import SignInRequirement, UserSession
 
 AUTH_TIME = "identity.auth_time"
 SESSION_ID = "identity.sid"
 AMR = "identity.amr"
 CLIENTS = "identity.clients"
 CONSENTED = "identity.consented"
+USED_SIGN_INS = "identity.used_sign_ins"
+
+# Sign-in tickets used for a code, remembered so that a replayed return URL asks again; older
+# ones fall off, and a ticket expires after its lifetime anyway.
+USED_SIGN_INS_KEPT: Final = 10
+# Seconds a sign-in ticket stays valid: the time a person may take on the login page.
+SIGN_IN_TICKET_LIFETIME: Final = 3600
+_TICKET_SALT: Final = "identity.sign-in-ticket"
 
 
 def record_login(sender: Any, request: HttpRequest, user: Any, **kwargs: Any) -> None:
@@ -81,6 +90,39 @@ def has_one_time_consent(http: HttpRequest, client_id: str, scopes: tuple[str, .
     """Tell whether a one-time consent covers `scopes`, without using it up."""
     given = http.session.get(CONSENTED, {}).get(client_id)
     return given is not None and set(scopes) <= set(given)
+
+
+def issue_sign_in_ticket(requirement: SignInRequirement) -> str:
+    """Return the signed ticket naming `requirement`, for the login page's return URL."""
+    # Signed, not kept in the session: Django starts a new session when another user signs
+    # in (prompt=select_account), and the requirement must survive that.
+    return signing.dumps([requirement.ticket_id, requirement.issued_at,
+                          requirement.stale_session, requirement.request_digest],
+                         salt=_TICKET_SALT)
+
+
+def read_sign_in_ticket(value: str | None) -> SignInRequirement | None:
+    """Return the requirement a ticket names, or None when it is absent, forged or expired."""
+    if not value:
+        return None
+    try:
+        fields = signing.loads(value, salt=_TICKET_SALT, max_age=SIGN_IN_TICKET_LIFETIME)
+    except signing.BadSignature:  # SignatureExpired too
+        return None
+    ticket_id, issued_at, stale_session, digest = fields
+    return SignInRequirement(ticket_id=str(ticket_id), issued_at=int(issued_at),
+                             stale_session=str(stale_session), request_digest=str(digest))
+
+
+def used_sign_in_tickets(http: HttpRequest) -> list[str]:
+    """Return the ids of the sign-in tickets a code was already issued for."""
+    return list(http.session.get(USED_SIGN_INS, []))
+
+
+def use_sign_in_ticket(http: HttpRequest, ticket_id: str) -> None:
+    """Record that a code was issued for this ticket: the same return URL asks again."""
+    used = [t for t in used_sign_in_tickets(http) if t != ticket_id] + [ticket_id]
+    http.session[USED_SIGN_INS] = used[-USED_SIGN_INS_KEPT:]
 
 
 def signed_in_required(view: Any) -> Any:

@@ -604,7 +604,9 @@ def test_without_session_the_user_is_sent_to_login_with_the_authorize_url_as_nex
     next_url = login_redirect_next(send(client, method, **params))
     assert urlsplit(next_url).path == "/connect/authorize"
     assert not urlsplit(next_url).netloc
-    assert query_of(next_url) == params
+    back = query_of(next_url)
+    assert back.pop("sign_in_ticket")  # names the sign-in asked for (tests/interaction)
+    assert back == params
 
 
 def test_login_then_return_to_next_issues_code(client, clients, alice) -> None:
@@ -646,8 +648,9 @@ def test_prompt_login_with_session_sends_to_login_and_completes_after_signing_in
     pkce = Pkce.new()
     params = authorize_params(pkce, prompt=prompt)
     next_url = login_redirect_next(authorize(signed_in, **params))
-    assert "prompt" not in query_of(next_url)
-    assert query_of(next_url) == {k: v for k, v in params.items() if k != "prompt"}
+    # prompt stays: the ticket, not a shorter URL, tells that the sign-in was made for it.
+    assert query_of(next_url) == {**params, "sign_in_ticket": query_of(next_url)["sign_in_ticket"]}
+    login_redirect_next(signed_in.get(next_url))  # not without signing in
     assert login_with_form(signed_in, next_url)["Location"] == next_url
     code = assert_code_redirect(signed_in.get(next_url))["code"]
     body = exchange(signed_in, code, pkce).json()
@@ -655,10 +658,10 @@ def test_prompt_login_with_session_sends_to_login_and_completes_after_signing_in
     assert claims["auth_time"] >= before  # the fresh sign-in, not the old session
 
 
-def test_prompt_login_keeps_other_prompts_on_the_way_back(signed_in) -> None:
+def test_prompt_login_keeps_every_prompt_on_the_way_back(signed_in) -> None:
     next_url = login_redirect_next(authorize(signed_in, **authorize_params(
         Pkce.new(), prompt="login consent")))
-    assert query_of(next_url)["prompt"] == "consent"
+    assert query_of(next_url)["prompt"] == "login consent"
 
 
 def test_max_age_zero_with_old_session_sends_to_login(signed_in) -> None:
@@ -670,7 +673,8 @@ def test_max_age_exceeded_sends_to_login_and_completes_after_signing_in(signed_i
     age_session(signed_in, 1000)
     params = authorize_params(Pkce.new(), max_age="600")
     next_url = login_redirect_next(authorize(signed_in, **params))
-    assert "max_age" not in query_of(next_url)  # a fresh sign-in satisfies any max_age
+    assert query_of(next_url)["max_age"] == "600"  # kept: the ticket says it was signed in for
+    login_redirect_next(signed_in.get(next_url))
     login_with_form(signed_in, next_url)
     assert_code_redirect(signed_in.get(next_url))
 
@@ -685,13 +689,15 @@ def test_max_age_not_exceeded_issues_code_with_auth_time(signed_in) -> None:
     assert int(time.time()) - 1010 <= claims["auth_time"] <= int(time.time()) - 990
 
 
-def test_max_age_zero_completes_after_signing_in_even_when_a_second_passes(signed_in) -> None:
+def test_max_age_zero_completes_after_signing_in_even_when_a_second_passes(
+        signed_in, monkeypatch) -> None:
     # OIDC Core §3.1.2.1: max_age=0 is equivalent to prompt=login, which asks only once.
     age_session(signed_in, 1000)
     next_url = login_redirect_next(authorize(signed_in, **authorize_params(
         Pkce.new(), max_age="0")))
     login_with_form(signed_in, next_url)
-    age_session(signed_in, 1)  # the clock ticked between the login POST and the redirect
+    real = time.time  # the clock ticked between the login POST and the redirect
+    monkeypatch.setattr(time, "time", lambda: real() + 1)
     assert_code_redirect(signed_in.get(next_url))
 
 

@@ -373,9 +373,24 @@ def test_expired_consent_is_asked_again(client, seeded, alice) -> None:
 def test_prompt_consent_asks_even_with_a_remembered_consent(consent_browser) -> None:
     consent_and_get_code(consent_browser, Pkce.new(), remember=True)
     back = consent_return(ask(consent_browser, prompt="consent"))
-    assert "prompt" not in parse_qs(urlsplit(back).query)
+    assert parse_qs(urlsplit(back).query)["prompt"] == ["consent"]  # the answer satisfies it
     assert answer(consent_browser, back)["Location"] == back
     assert_code(consent_browser.get(back))
+
+
+@pytest.mark.parametrize("remembered", [True, False])
+def test_prompt_consent_return_url_is_no_way_around_the_consent_page(client, seeded, alice,
+                                                                     remembered) -> None:
+    # Opened without answering, or again after its code: the consent page each time.
+    seeded(consenting() if remembered else make_interactive_client())
+    login(client)
+    if remembered:
+        consent_and_get_code(client, Pkce.new(), remember=True)
+    back = consent_return(ask(client, prompt="consent"))
+    assert consent_return(client.get(back)) == back
+    answer(client, back)
+    assert_code(client.get(back))
+    assert consent_return(client.get(back)) == back
 
 
 def test_prompt_consent_asks_even_a_client_not_requiring_consent(client, seeded, alice) -> None:
