@@ -32,6 +32,11 @@ class OrmClientStore:
         for row in _clients().order_by("client_id").iterator(chunk_size=500):
             yield client_to_domain(row)
 
+    def allows_plain_pkce(self) -> bool:
+        """Tell whether an enabled client allows PKCE `plain` (one query, for discovery)."""
+        return bool(models.Client.objects.filter(enabled=True,
+                                                 allow_plain_text_pkce=True).exists())
+
 
 class OrmResourceStore:
     """Identity resources, API scopes and API resources from the `clients_app` tables."""

@@ -1,9 +1,11 @@
 """Read and write IdentityServer's appsettings document: clients, API scopes and resources.
 
 The `IdentityServer` section is accepted as it is (with or without the wrapper, or as a bare list
-of clients). Keys match case-insensitively, and scalars may be strings, as .NET configuration
-binding allows; enums go by name or by IdentityServer's integer. Every problem is collected so
-that one run names them all.
+of clients). Text is read by `identity.appsettings_json` as ASP.NET Core reads appsettings.json
+(comments, trailing commas, a bare `"IdentityServer": {...}` member, bounded nesting); this module
+maps the data to domain objects. Keys match case-insensitively, and scalars may be strings, as .NET
+configuration binding allows; enums go by name or by IdentityServer's integer. Every problem is
+collected so that one run names them all, and no input ends in a traceback: numbers are bounded.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import dataclasses
 import enum
 import functools
 import json
+import math
 import re
 import types
 import typing
@@ -21,6 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final, TypeVar
 
+from identity.appsettings_json import JsonTextError, UnstorableNumber, loads
 from identity.domain.client import Client, ClientClaim, Secret
 from identity.domain.resources import ApiResource, ApiScope, IdentityResource, Resources
 from identity.hashing import is_hashed_secret
@@ -37,6 +41,9 @@ _COLLECTIONS: Final = {
 }
 _TIMESPANS: Final = frozenset({"dpop_clock_skew"})  # C# TimeSpan, written "hh:mm:ss"
 _TIMESPAN_RE: Final = re.compile(r"^(?:(\d+)\.)?(\d{1,2}):(\d{2}):(\d{2})$")
+# IdentityServer's numbers are C# ints, and so are the columns that hold them.
+INT_MIN: Final = -(2**31)
+INT_MAX: Final = 2**31 - 1
 
 
 class ConfigDocumentError(ValueError):
@@ -68,12 +75,15 @@ def load_document(path: str | Path) -> ConfigDocument:
 def parse_json(text: str, source: str = "document") -> ConfigDocument:
     """Parse JSON text (IdentityServer appsettings style) into domain objects."""
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ConfigDocumentError(
-            [f"{source}: invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"]
-        ) from None
-    return parse_document(data)
+        data, bare = loads(text, source)
+    except JsonTextError as exc:
+        raise ConfigDocumentError([str(exc)]) from None
+    document = parse_document(data)
+    if bare:
+        note = ("the document is a bare member (\"Name\": {...}) without outer braces; it was "
+                "read as if wrapped in { }")
+        document = dataclasses.replace(document, notes=(note, *document.notes))
+    return document
 
 
 def parse_document(data: Any) -> ConfigDocument:
@@ -137,7 +147,18 @@ def _duplicates(label: str, names: list[str]) -> list[str]:
 
 def _type_name(value: Any) -> str:
     return {dict: "an object", list: "a list", str: "a string", bool: "a boolean",
-            int: "a number", float: "a number", type(None): "null"}.get(type(value), "a value")
+            int: "a number", float: "a number", UnstorableNumber: "a number",
+            type(None): "null"}.get(type(value), "a value")
+
+
+def _shown(raw: Any) -> str:
+    """Show a value in a message: scalars briefly, containers by kind (they may be huge)."""
+    if isinstance(raw, dict | list | tuple):
+        return _type_name(raw)
+    if isinstance(raw, float) and not math.isfinite(raw):
+        return "NaN" if math.isnan(raw) else "Infinity" if raw > 0 else "-Infinity"
+    text = repr(raw)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 # ---- object building, driven by the dataclass annotations --------------------------------------
@@ -165,7 +186,7 @@ def _build(cls: type[T], item: Any, where: str, problems: list[str]) -> T | None
                             f"IdentityServer's {cls.__name__} properties.")
             continue
         if attr in ("client_id", "name") and isinstance(raw, str):
-            label = f"{where} ({raw!r})"
+            label = f"{where} ({_shown(raw)})"
         values[attr] = _convert(attr, hints[attr], raw, f"{label}.{json_name(attr)}", problems)
     for attr in required:
         if values.get(attr) in (None, ""):
@@ -225,13 +246,15 @@ def _scalar(hint: Any, raw: Any) -> Any:
             return raw
         if isinstance(raw, str) and raw.strip().lower() in ("true", "false"):
             return raw.strip().lower() == "true"
-        raise _Bad(f"expected true or false, got {raw!r}.")
+        raise _Bad(f"expected true or false, got {_shown(raw)}.")
     if hint is int:
         if isinstance(raw, int) and not isinstance(raw, bool):
-            return raw
+            return _in_range(raw, raw)
         if isinstance(raw, str) and re.fullmatch(r"\s*-?\d{1,12}\s*", raw):
-            return int(raw)
-        raise _Bad(f"expected a whole number, got {raw!r}.")
+            return _in_range(int(raw), raw)
+        if isinstance(raw, UnstorableNumber):
+            _in_range(None, raw)
+        raise _Bad(f"expected a whole number, got {_shown(raw)}.")
     if hint is str:
         if isinstance(raw, str):
             return raw
@@ -239,6 +262,13 @@ def _scalar(hint: Any, raw: Any) -> Any:
     if hint is datetime:
         return _datetime(raw)
     raise _Bad(f"cannot read {raw!r}.")  # pragma: no cover - every annotation is handled above
+
+
+def _in_range(value: int | None, raw: Any) -> int:
+    if value is None or not INT_MIN <= value <= INT_MAX:
+        raise _Bad(f"{_shown(raw)} is out of range; use a whole number from {INT_MIN} to "
+                   f"{INT_MAX} (IdentityServer's int).")
+    return value
 
 
 def _enum(cls: type[enum.IntEnum], raw: Any) -> enum.IntEnum:
@@ -251,7 +281,7 @@ def _enum(cls: type[enum.IntEnum], raw: Any) -> enum.IntEnum:
         except ValueError:
             pass
     choices = ", ".join(f"{m.name} ({m.value})" for m in cls)
-    raise _Bad(f"{raw!r} is not one of {choices}.")
+    raise _Bad(f"{_shown(raw)} is not one of {choices}.")
 
 
 def _datetime(raw: Any) -> datetime:
@@ -260,19 +290,22 @@ def _datetime(raw: Any) -> datetime:
     try:
         value = datetime.fromisoformat(raw.strip())
     except ValueError:
-        raise _Bad(f"{raw!r} is not an ISO 8601 date and time such as "
+        raise _Bad(f"{_shown(raw)} is not an ISO 8601 date and time such as "
                    f"2027-01-31T00:00:00Z.") from None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+    try:  # stored in UTC: 0001-01-01T00:00:00+01:00 has no UTC date
+        return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+    except OverflowError:
+        raise _Bad(f"{_shown(raw)} is out of range in UTC.") from None
 
 
 def _timespan(raw: Any) -> int:
     if isinstance(raw, int) and not isinstance(raw, bool) and raw >= 0:
-        return raw
+        return _in_range(raw, raw)
     match = _TIMESPAN_RE.match(raw.strip()) if isinstance(raw, str) else None
     if not match:
-        raise _Bad(f"expected a TimeSpan such as \"00:05:00\", got {raw!r}.")
+        raise _Bad(f"expected a TimeSpan such as \"00:05:00\", got {_shown(raw)}.")
     days, hours, minutes, seconds = (int(g) if g else 0 for g in match.groups())
-    return ((days * 24 + hours) * 60 + minutes) * 60 + seconds
+    return _in_range(((days * 24 + hours) * 60 + minutes) * 60 + seconds, raw)
 
 
 def _secret(raw: Any, where: str) -> Secret:

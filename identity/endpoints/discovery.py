@@ -1,6 +1,8 @@
 """Discovery documents: OpenID Connect Discovery 1.0 §4 and RFC 8414 §3.
 
-Every URL is built with `reverse`; the documents list only what this server implements.
+Every URL is built with `reverse`; the documents list only what this server implements, and
+state a member outright where its absence would mean something else (an absent
+request_uri_parameter_supported means true).
 """
 
 from __future__ import annotations
@@ -15,13 +17,22 @@ from identity.cors import with_cors
 from identity.endpoints.guard import protocol_errors
 from identity.endpoints.issuer import get_issuer
 from identity.errors import MethodNotAllowed
+from identity.freshness import current_generation
 from identity.rendering import json_response
-from identity.stores import get_resource_store
+from identity.stores import (
+    ClientStore,
+    any_client_allows_plain_pkce,
+    get_client_store,
+    get_resource_store,
+)
 from identity.tokens.keys import get_key_ring
+from identity.validation import pkce
 from identity.validation.authorize_request import PROMPTS, RESPONSE_MODES
 from identity.validation.token_request import TOKEN_GRANTS
 
 CACHE_SECONDS = 300
+# The client store and configuration generation the last answer was computed under.
+_plain_pkce: tuple[ClientStore, int, bool] | None = None
 
 
 def discovery_document(issuer: str, *, openid: bool) -> dict[str, Any]:
@@ -52,8 +63,12 @@ def discovery_document(issuer: str, *, openid: bool) -> dict[str, Any]:
         "revocation_endpoint_auth_methods_supported": [
             ClientAuthMethod.CLIENT_SECRET_BASIC.value, ClientAuthMethod.CLIENT_SECRET_POST.value,
             ClientAuthMethod.NONE.value],
-        "code_challenge_methods_supported": ["S256", "plain"],
+        "code_challenge_methods_supported": [pkce.S256] + (
+            [pkce.PLAIN] if plain_pkce_in_use() else []),
         "authorization_response_iss_parameter_supported": True,
+        # Authorize refuses both (request_not_supported, request_uri_not_supported).
+        "request_parameter_supported": False,
+        "request_uri_parameter_supported": False,
     }
     if openid:
         doc.update({
@@ -70,6 +85,25 @@ def discovery_document(issuer: str, *, openid: bool) -> dict[str, Any]:
             "frontchannel_logout_session_supported": True,
         })
     return doc
+
+
+def plain_pkce_in_use() -> bool:
+    """Tell whether some enabled client may send code_challenge_method=plain.
+
+    The database store answers with one query; a store that can only be read whole costs about
+    0.35 s per thousand clients. Either way the answer is kept for the configuration generation,
+    which every client change bumps (`identity.freshness`), so a change shows at the next
+    request. The generation is read first: a change committed meanwhile only makes the next
+    request compute again.
+    """
+    global _plain_pkce
+    store, generation = get_client_store(), current_generation()
+    known = _plain_pkce
+    if known is not None and known[0] is store and known[1] == generation:
+        return known[2]
+    in_use = any_client_allows_plain_pkce(store)
+    _plain_pkce = (store, generation, in_use)
+    return in_use
 
 
 def _document_view(openid: bool) -> Any:

@@ -14,7 +14,7 @@ from typing import Any
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 
-from identity import clock, signals, throttling, usage
+from identity import clock, signals, usage
 from identity.conf import identity_settings
 from identity.constants import GrantType
 from identity.domain.client import Client
@@ -22,7 +22,7 @@ from identity.domain.requests import ValidatedTokenRequest
 from identity.endpoints.caller import authenticated_client
 from identity.endpoints.guard import back_channel
 from identity.endpoints.issuer import get_issuer
-from identity.errors import InvalidGrant, OAuthError
+from identity.errors import OAuthError
 from identity.rendering import json_response
 from identity.responses.token import TokenIssuer, create_token_response
 from identity.stores import (
@@ -31,16 +31,19 @@ from identity.stores import (
     get_user_store,
 )
 from identity.tokens.keys import get_key_ring
+from identity.validation.params import check_grant_value
 from identity.validation.token_request import TokenContext, validate_token_request
 
 logger = logging.getLogger(__name__)
-# Grants whose handle a caller could try to guess: failed redemptions are throttled.
-GUESSABLE_GRANTS = frozenset({GrantType.AUTHORIZATION_CODE, GrantType.REFRESH_TOKEN})
+# Grants that consume a stored handle: redeemed in one transaction with what replaces them.
+REDEEMED_GRANTS = frozenset({GrantType.AUTHORIZATION_CODE, GrantType.REFRESH_TOKEN})
 
 
 @back_channel("client_secret", "code", "refresh_token", "code_verifier", "password", cors=True)
 def token_endpoint(http: HttpRequest, params: Mapping[str, str]) -> HttpResponse:
     """Issue tokens to authenticated clients."""
+    check_grant_value(params, identity_settings.INPUT_LENGTHS,
+                      default_max_length=identity_settings.DEFAULT_INPUT_LENGTH)
     client = authenticated_client(http, params)
     usage.note_client_use(client.client_id)
     now = clock.now()
@@ -49,8 +52,8 @@ def token_endpoint(http: HttpRequest, params: Mapping[str, str]) -> HttpResponse
                            identity_settings.REFRESH_TOKEN_REUSE_GRACE)
     issuer = TokenIssuer(get_issuer(http), get_key_ring(), grants, users, now,
                          identity_settings.ACCESS_TOKEN_STATIC_AUDIENCE)
-    if params.get("grant_type") in GUESSABLE_GRANTS:
-        request, body = _redeem(http, params, client, context, issuer)
+    if params.get("grant_type") in REDEEMED_GRANTS:
+        request, body = _redeem(params, client, context, issuer)
     else:
         request = validate_token_request(params, client, context)
         body = create_token_response(request, issuer)
@@ -60,16 +63,15 @@ def token_endpoint(http: HttpRequest, params: Mapping[str, str]) -> HttpResponse
     return json_response(body)
 
 
-def _redeem(http: HttpRequest, params: Mapping[str, str], client: Client, context: TokenContext,
+def _redeem(params: Mapping[str, str], client: Client, context: TokenContext,
             issuer: TokenIssuer) -> tuple[ValidatedTokenRequest, dict[str, Any]]:
-    """Consume a code or refresh token and store what replaces it in one transaction, counting
-    failures per client and address.
+    """Consume a code or refresh token and store what replaces it in one transaction.
 
     Apart, a database lost between the two would burn the grant and lose its successor, which
     the client never received. A refusal commits: what a replay revoked must stay revoked.
+    Failures are not counted: handles are 256 random bits, and a client retrying a redemption
+    must get invalid_grant, never 429.
     """
-    address = throttling.client_address(http)
-    throttling.check_not_locked("grant", client.client_id, address)
     for algorithm in identity_settings.SIGNING_ALGORITHMS:
         issuer.ring.signing_key(algorithm)  # a first key is created for good, not rolled back
     refused: OAuthError | None = None
@@ -80,7 +82,5 @@ def _redeem(http: HttpRequest, params: Mapping[str, str], client: Client, contex
         except OAuthError as err:
             refused = err
     if refused is not None:
-        if isinstance(refused, InvalidGrant):
-            throttling.record_failure("grant", client.client_id, address)
         raise refused
     return request, body

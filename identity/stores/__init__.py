@@ -47,7 +47,8 @@ class PersistedGrantStore(Protocol):
     """Codes and refresh tokens, keyed by the SHA-256 of their handle."""
 
     def store(self, grant: PersistedGrant) -> None:
-        """Save a new grant."""
+        """Save a new grant; a record of an issued JWT whose key exists already is kept as is
+        (two identical tokens without `jti`, issued in the same second)."""
         ...
 
     def get(self, key: str) -> PersistedGrant | None:
@@ -136,6 +137,23 @@ def get_user_store() -> UserStore:
     """Return the configured user store."""
     store: UserStore = _configured("USER_STORE")
     return store
+
+
+def any_client_allows_plain_pkce(store: ClientStore) -> bool:
+    """Tell whether some enabled client of `store` may use PKCE `plain` (discovery lists it).
+
+    A store answers with its own `allows_plain_pkce()` when it has one (the database store: one
+    EXISTS query); chains and decorators ask what they wrap; any other store is read whole.
+    """
+    own = getattr(store, "allows_plain_pkce", None)
+    if own is not None:
+        return bool(own())
+    if isinstance(getattr(store, "stores", None), tuple):
+        return any(any_client_allows_plain_pkce(s) for s in store.stores)  # type: ignore[attr-defined]
+    inner = getattr(store, "inner", None)
+    if inner is not None:
+        return any_client_allows_plain_pkce(inner)
+    return any(c.enabled and c.allow_plain_text_pkce for c in store.all_clients())
 
 
 def find_enabled_client(store: ClientStore, client_id: str) -> Client | None:

@@ -11,10 +11,16 @@ from types import MappingProxyType
 from typing import Final
 from urllib.parse import parse_qsl
 
-from identity.errors import InvalidRequest
+from identity.constants import GrantType
+from identity.errors import InvalidGrant, InvalidRequest
 
 FORM_CONTENT_TYPE: Final = "application/x-www-form-urlencoded"
 MAX_FIELDS: Final = 50
+# The parameter carrying what each grant redeems. Its length is the grant's business: a value
+# longer than any the server issues is an invalid grant (RFC 6749 §5.2), which is what clients
+# act on (an access token sent as refresh_token), not a malformed request.
+GRANT_VALUES: Final = {GrantType.AUTHORIZATION_CODE.value: "code",
+                       GrantType.REFRESH_TOKEN.value: "refresh_token"}
 
 
 def parse_form(body: bytes, content_type: str, *, max_body: int,
@@ -43,13 +49,26 @@ def parse_form(body: bytes, content_type: str, *, max_body: int,
         params[name] = value
     if repeated:
         raise InvalidRequest(f"parameters must not be repeated: {', '.join(sorted(repeated))}")
+    # Still bounded by max_body; check_grant_value judges its length.
+    grant_value = GRANT_VALUES.get(params.get("grant_type", ""))
     for name, value in params.items():
-        if len(value) > max_lengths.get(name, default_max_length):
+        if name != grant_value and len(value) > max_lengths.get(name, default_max_length):
             raise InvalidRequest(f"{name} is too long")
         if "\x00" in value:
             raise InvalidRequest(f"{name} contains a NUL character")
     # RFC 6749 §3.1: a parameter sent without a value is treated as if it were omitted.
     return MappingProxyType({k: v for k, v in params.items() if v != ""})
+
+
+def check_grant_value(params: Mapping[str, str], max_lengths: Mapping[str, int], *,
+                      default_max_length: int) -> None:
+    """Refuse a code or refresh token longer than any issued, reading no store.
+
+    Spec: RFC 6749 §5.2 (invalid_grant).
+    """
+    name = GRANT_VALUES.get(params.get("grant_type", ""))
+    if name is not None and len(params.get(name, "")) > max_lengths.get(name, default_max_length):
+        raise InvalidGrant(f"{name} is not one this server issued")
 
 
 def parse_query(query: str, *, max_query: int, max_lengths: Mapping[str, int],

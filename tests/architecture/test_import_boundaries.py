@@ -9,6 +9,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 PURE = ["identity/domain", "identity/validation", "identity/config_document.py",
+        "identity/appsettings_json.py",
         "identity/hashing.py", "identity/constants.py", "identity/json_names.py"]
 
 

@@ -112,8 +112,9 @@ def test_missing_client_id_and_duplicates_are_reported() -> None:
 
 def test_invalid_json_gives_line_and_column() -> None:
     with pytest.raises(ConfigDocumentError) as exc:
-        parse_json('{\n  "Clients": [\n    {"ClientId": "a",}\n  ]\n}', "f.json")
-    assert "line 3, column" in exc.value.problems[0]
+        parse_json('{\n  "Clients": [\n    {"ClientId": "a" "b"}\n  ]\n}', "f.json")
+    assert exc.value.problems == [
+        "f.json: invalid JSON at line 3, column 22: Expecting ',' delimiter"]
 
 
 def test_every_problem_is_reported_at_once() -> None:

@@ -25,7 +25,7 @@ def test_document_lists_what_exists(client, seeded, identity_config, path) -> No
                                                             "client_secret_post", "none"]
     assert doc["response_types_supported"] == ["code"]
     assert doc["response_modes_supported"] == ["query", "fragment", "form_post"]
-    assert doc["code_challenge_methods_supported"] == ["S256", "plain"]
+    assert doc["code_challenge_methods_supported"] == ["S256"]
     assert doc["authorization_response_iss_parameter_supported"] is True
     assert {"openid", "profile", "api1", "api2.read_only", "offline_access"} <= set(
         doc["scopes_supported"])

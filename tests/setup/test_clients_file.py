@@ -49,3 +49,53 @@ def test_broken_file_is_reported_by_the_system_check(write_json, identity_config
     identity_config(CLIENTS_FILE=str(write_json('{"Clients": [{"ClientId": "x", "Oops": 1}]}')))
     with pytest.raises(SystemCheckError, match="unknown key 'Oops'"):
         call_command("check")
+
+
+DOCS_EXAMPLE = """\
+// pasted from IdentityServer's "Defining Clients" page
+"IdentityServer": {
+    "IssuerUri": "",
+    "Clients": [
+        {
+            "Enabled": true,
+            "ClientId": "local-dev",
+            "ClientName": "Local Development",
+            "ClientSecrets": [ { "Value": "K7gNU3sdo+OL0wNhqoVWhr3g6s1xYv72ol/pe/Unols=" } ],
+            "AllowedGrantTypes": [ "client_credentials" ],
+            "AllowedScopes": [ "api1" ],
+        }
+    ]
+}
+"""
+
+
+def test_documentation_example_is_served_from_the_file(write_json, identity_config, seeded,
+                                                       token_post) -> None:
+    seeded()  # the api1 scope
+    identity_config(CLIENTS_FILE=str(write_json(DOCS_EXAMPLE)))
+    call_command("check")
+    response = token_post({"grant_type": "client_credentials", "scope": "api1"},
+                          auth=("local-dev", "secret"))
+    assert response.status_code == 200, response.content
+    assert not models.Client.objects.filter(client_id="local-dev").exists()
+
+
+@pytest.mark.parametrize("text", ["[" * 100_000, '{"Clients": [' + "{" * 100_000])
+def test_deep_nesting_is_a_system_check_error(write_json, identity_config, text) -> None:
+    from django.core.management.base import SystemCheckError
+
+    identity_config(CLIENTS_FILE=str(write_json(text)))
+    with pytest.raises(SystemCheckError) as exc:
+        call_command("check")
+    message = str(exc.value)
+    assert "identity.E004" in message and "nests deeper than 64 levels" in message
+
+
+def test_unstorable_lifetime_is_a_system_check_error(write_json, identity_config) -> None:
+    from django.core.management.base import SystemCheckError
+
+    text = REFERENCE_DOCUMENT.replace('"ClientName"', '"AccessTokenLifetime": 1e400, "ClientName"')
+    identity_config(CLIENTS_FILE=str(write_json(text)))
+    with pytest.raises(SystemCheckError, match=r"\('local-dev'\)\.AccessTokenLifetime: 1e400 is "
+                                               "out of range"):
+        call_command("check")

@@ -14,10 +14,12 @@ from identity.config_document import ConfigDocumentError, load_document
 
 class Command(BaseCommand):
     help = ("Create or update clients (by ClientId) and scopes and resources (by Name) from an "
-            "IdentityServer appsettings-style JSON file, in one transaction.")
+            "IdentityServer appsettings-style JSON file, in one transaction. Comments and "
+            "trailing commas are accepted as in appsettings.json, and so is the section pasted "
+            "as a bare member (\"IdentityServer\": {...} without outer braces).")
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("file", help="path of the JSON document")
+        parser.add_argument("file", help="path of the JSON document (appsettings.json style)")
         parser.add_argument("--dry-run", action="store_true",
                             help="print what would change, field by field, and write nothing")
         parser.add_argument("--prune", action="store_true",
