@@ -23,6 +23,8 @@ from identity.constants import (
 )
 
 URI_LENGTH = 2000
+NON_EDITABLE_UNSUPPORTED = ("true is not supported yet: the admin does not lock clients against "
+                            "edits; untick it.")
 
 
 def _choices(enum_cls: Any) -> list[tuple[int, str]]:
@@ -122,6 +124,8 @@ class Client(models.Model):
         errors: dict[str, list[str]] = {}
         for problem in client_scalar_problems(self):
             errors.setdefault(problem.field, []).append(problem.message)
+        if self.non_editable:  # a column of the table only: the domain client has no such flag
+            errors.setdefault("non_editable", []).append(NON_EDITABLE_UNSUPPORTED)
         if errors:
             raise ValidationError(errors)
 

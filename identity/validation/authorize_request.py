@@ -24,6 +24,7 @@ from identity.errors import (
 )
 from identity.stores import ClientStore, ResourceStore, find_enabled_client
 from identity.validation import pkce
+from identity.validation.client_support import unsupported_problems
 from identity.validation.redirect_uri import redirect_uri_matches
 from identity.validation.scopes import granted_resources, parse_scope
 
@@ -72,6 +73,11 @@ def validate_authorize_request(params: Mapping[str, str], client: Client, redire
         raise UnauthorizedClient("the client may not use the authorization code flow")
     if client.require_request_object:
         raise InvalidRequest("this client requires request objects, which are not supported")
+    unsupported = unsupported_problems(client)
+    if unsupported:  # fail closed, e.g. RequirePushedAuthorization would be skipped otherwise
+        raise UnauthorizedClient(
+            "the client's configuration uses features this server does not support yet",
+            detail="; ".join(p.describe(client.client_id) for p in unsupported))
     response_mode = params.get("response_mode", "query")
     if response_mode not in RESPONSE_MODES:
         raise InvalidRequest("response_mode must be query, fragment or form_post")

@@ -1,8 +1,10 @@
 """The one rule set for client configuration, shared by the admin, imports, migrations and stores.
 
-Each rule returns problems that name the field and say what to fix. Spec: IdentityServer
-`Client.ValidateGrantTypes` and `DefaultClientConfigurationValidator`; RFC 8252 §7 for native
-redirect URIs; RFC 6454 §6.2 for origins.
+Each rule returns problems that name the field and say what to fix, and every lifetime has an
+upper bound. What this server supports (grant types, properties whose feature does not exist yet,
+known Properties) is ruled in `validation.client_support`, which `validate_client` applies too.
+Spec: IdentityServer `Client.ValidateGrantTypes` and `DefaultClientConfigurationValidator`;
+RFC 8252 §7 for native redirect URIs; RFC 6454 §6.2 for origins.
 """
 
 from __future__ import annotations
@@ -11,19 +13,22 @@ import ipaddress
 import re
 from collections import Counter
 from collections.abc import Collection, Iterable
-from dataclasses import dataclass
 from typing import Final
 from urllib.parse import urlsplit
 
 from identity.constants import (
     FORBIDDEN_GRANT_COMBINATIONS,
     GRANTS_REQUIRING_REDIRECT,
-    PROTOCOL_TYPES,
-    SIGNING_ALGORITHMS,
     GrantType,
+    TokenExpiration,
 )
 from identity.domain.client import Client
-from identity.json_names import json_name
+from identity.validation.client_support import (
+    ConfigProblem,
+    signing_algorithm_problems,
+    unsupported_grant_problems,
+    unsupported_problems,
+)
 
 MAX_CLIENT_ID_LENGTH: Final = 200
 MAX_URI_LENGTH: Final = 2000
@@ -38,23 +43,34 @@ _OPTIONAL_POSITIVE: Final = (
     "consent_lifetime", "pushed_authorization_lifetime", "user_sso_lifetime", "ciba_lifetime",
     "polling_interval",
 )
+MINUTE: Final = 60
+HOUR: Final = 3600
+DAY: Final = 86_400
+# Upper bounds, in seconds: above any reasonable deployment, below absurd values (3e9 s).
+LIFETIME_BOUNDS: Final[dict[str, int]] = {
+    # Under KEY_RETENTION (14 days), so a JWT never outlives the publication of its key.
+    "access_token_lifetime": 7 * DAY,
+    # Read once at sign-in; an expired id_token_hint is still accepted at logout.
+    "identity_token_lifetime": DAY,
+    # RFC 6749 §4.1.2 recommends at most 10 minutes.
+    "authorization_code_lifetime": 10 * MINUTE,
+    "absolute_refresh_token_lifetime": 365 * DAY,
+    "sliding_refresh_token_lifetime": 365 * DAY,
+    "consent_lifetime": 10 * 365 * DAY,  # empty: never expires
+    "user_sso_lifetime": 365 * DAY,
+    # Inert until PAR, device flow, CIBA and DPoP exist; bounded so that no absurd value waits.
+    "pushed_authorization_lifetime": 10 * MINUTE,  # a one-time reference, like a code
+    "device_code_lifetime": HOUR,
+    "ciba_lifetime": HOUR,
+    "polling_interval": 5 * MINUTE,
+    "dpop_clock_skew": HOUR,
+}
+
 _UNIQUE_COLLECTIONS: Final = (
     "allowed_grant_types", "redirect_uris", "post_logout_redirect_uris", "allowed_scopes",
     "allowed_cors_origins", "identity_provider_restrictions",
     "allowed_identity_token_signing_algorithms",
 )
-
-
-@dataclass(frozen=True, slots=True)
-class ConfigProblem:
-    """One rule violation: the attribute it concerns and what to fix."""
-
-    field: str
-    message: str
-
-    def describe(self, client_id: str) -> str:
-        """Render the problem with the client and IdentityServer's field name."""
-        return f"client {client_id!r}, {json_name(self.field)}: {self.message}"
 
 
 def validate_client(client: Client,
@@ -81,16 +97,8 @@ def validate_client(client: Client,
     if known_scopes is not None:
         problems += [ConfigProblem("allowed_scopes", m)
                      for m in scope_problems(client.allowed_scopes, known_scopes)]
-    if client.protocol_type not in PROTOCOL_TYPES:
-        problems.append(ConfigProblem(
-            "protocol_type", f"{client.protocol_type!r} is unknown; use one of "
-            f"{', '.join(sorted(PROTOCOL_TYPES))}."))
-    unknown_algs = set(client.allowed_identity_token_signing_algorithms) - SIGNING_ALGORITHMS
-    if unknown_algs:
-        problems.append(ConfigProblem(
-            "allowed_identity_token_signing_algorithms",
-            f"{', '.join(sorted(unknown_algs))} not supported; use some of "
-            f"{', '.join(sorted(SIGNING_ALGORITHMS))} or none for the server default."))
+    problems += unsupported_problems(client)
+    problems += signing_algorithm_problems(client.allowed_identity_token_signing_algorithms)
     return problems
 
 
@@ -125,6 +133,7 @@ def grant_type_problems(grant_types: Iterable[str]) -> list[ConfigProblem]:
                 "allowed_grant_types",
                 f"{a} and {b} cannot be combined (it would allow a response_type downgrade "
                 f"attack); keep one of them."))
+    problems += unsupported_grant_problems(present)
     return problems
 
 
@@ -180,7 +189,28 @@ def _lifetime_problems(client: Client) -> list[ConfigProblem]:
             "must be zero (no absolute limit, sliding only) or a positive number of seconds."))
     if client.dpop_clock_skew < 0:
         problems.append(ConfigProblem("dpop_clock_skew", "must not be negative."))
+    for name, bound in LIFETIME_BOUNDS.items():
+        value = getattr(client, name)
+        if value is not None and value > bound:
+            problems.append(ConfigProblem(
+                name, f"is {value} s; at most {bound} s ({_duration(bound)}) is allowed."))
+    absolute, sliding = (client.absolute_refresh_token_lifetime,
+                         client.sliding_refresh_token_lifetime)
+    if client.refresh_token_expiration == TokenExpiration.Sliding and 0 < absolute < sliding:
+        problems.append(ConfigProblem(
+            "sliding_refresh_token_lifetime",
+            f"is {sliding} s, longer than AbsoluteRefreshTokenLifetime ({absolute} s), which "
+            f"caps it; make it at most {absolute} s, or set AbsoluteRefreshTokenLifetime to 0 "
+            f"for no absolute limit."))
     return problems
+
+
+def _duration(seconds: int) -> str:
+    for unit, size in (("day", DAY), ("hour", HOUR), ("minute", MINUTE)):
+        if seconds % size == 0:
+            count = seconds // size
+            return f"{count} {unit}{'s' if count != 1 else ''}"
+    return f"{seconds} seconds"
 
 
 def is_loopback_host(host: str) -> bool:

@@ -16,6 +16,7 @@ from identity.domain.client import Client
 from identity.domain.requests import ValidatedTokenRequest
 from identity.errors import InvalidRequest, UnauthorizedClient, UnsupportedGrantType
 from identity.stores import PersistedGrantStore, ResourceStore, UserStore
+from identity.validation.client_support import unsupported_problems
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +49,11 @@ def _allowed(client: Client, grant_type: str) -> bool:
 def validate_token_request(params: Mapping[str, str], client: Client,
                            context: TokenContext) -> ValidatedTokenRequest:
     """Dispatch to the grant named by `grant_type` once the client is authenticated."""
+    unsupported = unsupported_problems(client)
+    if unsupported:  # fail closed: never issue tokens as if those properties were off
+        raise UnauthorizedClient(
+            "the client's configuration uses features this server does not support yet",
+            detail="; ".join(p.describe(client.client_id) for p in unsupported))
     grant_type = params.get(GRANT_TYPE)
     if grant_type is None:
         raise InvalidRequest("grant_type is missing")

@@ -95,7 +95,7 @@ def test_prune_deletes_what_the_file_does_not_name_but_keeps_standard_resources(
 
 
 @pytest.mark.parametrize("text,expected", [
-    ('{"Clients": [ {"ClientId": "a",} ]}', "line 1, column"),
+    ('{"Clients": [ {"ClientId": "a" "b"} ]}', "line 1, column 32: Expecting ',' delimiter"),
     (_doc([_client(Bogus=1)]), "unknown key 'Bogus'"),
     (_doc([_client(AccessTokenLifetime="soon")]), "AccessTokenLifetime: expected a whole number"),
     (_doc([_client(AllowedGrantTypes=["implicit", "authorization_code"],
@@ -135,14 +135,15 @@ def test_import_is_all_or_nothing_when_the_database_refuses(write_json, monkeypa
     assert not models.ApiScope.objects.exists()
 
 
+# Properties whose feature does not exist yet keep values the rules accept (defaults).
 FULL_CLIENT = {
     "ClientId": "full", "Enabled": False, "ProtocolType": "oidc", "RequireClientSecret": True,
     "ClientName": "Full", "Description": "every field", "ClientUri": "https://full.example.com",
     "LogoUri": "https://full.example.com/logo.png", "RequireConsent": True,
     "AllowRememberConsent": False, "AllowedGrantTypes": ["authorization_code",
                                                          "client_credentials"],
-    "RequirePkce": True, "AllowPlainTextPkce": True, "RequireRequestObject": True,
-    "AllowAccessTokensViaBrowser": True, "RequireDPoP": True, "DPoPValidationMode": "Nonce",
+    "RequirePkce": True, "AllowPlainTextPkce": True, "RequireRequestObject": False,
+    "AllowAccessTokensViaBrowser": True, "RequireDPoP": False, "DPoPValidationMode": "Nonce",
     "DPoPClockSkew": "00:02:00",
     "ClientSecrets": [{"Value": SECRET, "Description": "old", "Expiration": "2031-05-01T10:00:00Z"},
                       {"Value": hash_secret("x", "sha512"), "Type": "SharedSecret"}],
@@ -150,21 +151,21 @@ FULL_CLIENT = {
     "PostLogoutRedirectUris": ["https://full.example.com/"],
     "FrontChannelLogoutUri": "https://full.example.com/fc",
     "FrontChannelLogoutSessionRequired": False,
-    "BackChannelLogoutUri": "https://full.example.com/bc",
+    "BackChannelLogoutUri": None,
     "BackChannelLogoutSessionRequired": False, "AllowOfflineAccess": True,
     "AllowedScopes": ["openid", "api1", "offline_access"],
     "AlwaysIncludeUserClaimsInIdToken": True, "IdentityTokenLifetime": 100,
-    "AllowedIdentityTokenSigningAlgorithms": ["ES256", "RS256"], "AccessTokenLifetime": 200,
+    "AllowedIdentityTokenSigningAlgorithms": [], "AccessTokenLifetime": 200,
     "AuthorizationCodeLifetime": 30, "AbsoluteRefreshTokenLifetime": 1000,
     "SlidingRefreshTokenLifetime": 500, "ConsentLifetime": 86400,
-    "PushedAuthorizationLifetime": 60, "RequirePushedAuthorization": True,
+    "PushedAuthorizationLifetime": 60, "RequirePushedAuthorization": False,
     "RefreshTokenUsage": "ReUse", "UpdateAccessTokenClaimsOnRefresh": True,
     "RefreshTokenExpiration": "Sliding", "AccessTokenType": "Reference",
-    "EnableLocalLogin": False, "IdentityProviderRestrictions": ["Google"],
+    "EnableLocalLogin": True, "IdentityProviderRestrictions": ["Google"],
     "IncludeJwtId": False, "Claims": [{"Type": "role", "Value": "admin", "ValueType": "string"}],
     "AlwaysSendClientClaims": True, "ClientClaimsPrefix": "", "PairWiseSubjectSalt": "salt",
     "UserSsoLifetime": 3600, "UserCodeType": "Numeric", "DeviceCodeLifetime": 600,
-    "CibaLifetime": 120, "PollingInterval": 5, "CoordinateLifetimeWithUserSession": True,
+    "CibaLifetime": 120, "PollingInterval": 5, "CoordinateLifetimeWithUserSession": False,
     "AllowedCorsOrigins": ["https://full.example.com"],
     "InitiateLoginUri": "https://full.example.com/login", "Properties": {"team": "blue"},
 }
@@ -208,3 +209,74 @@ def test_hash_secret_generate_prints_a_secret_and_its_hash() -> None:
     out, _ = _run("hash_secret", "--generate")
     lines = dict(line.split(":", 1) for line in out.strip().splitlines())
     assert hash_secret(lines["secret"].strip()) == lines["hash"].strip()
+
+
+# ---- the document as IdentityServer users have it; input that must fail cleanly -------------
+
+DOCS_EXAMPLE = """\
+"IdentityServer": {
+    "IssuerUri": "",
+    "Clients": [
+        {
+            "Enabled": true,
+            "ClientId": "local-dev",
+            "ClientName": "Local Development",
+            "ClientSecrets": [ { "Value": "K7gNU3sdo+OL0wNhqoVWhr3g6s1xYv72ol/pe/Unols=" } ],
+            "AllowedGrantTypes": [ "client_credentials" ],
+            "AllowedScopes": [ "api1" ],
+        }
+    ]
+}
+"""
+
+
+def test_identityserver_documentation_example_imports_as_pasted(write_json) -> None:
+    models.ApiScope.objects.create(name="api1")
+    out, err = _run("import_clients", str(write_json(DOCS_EXAMPLE)))
+    assert "create client 'local-dev'" in out
+    assert "without outer braces; it was read as if wrapped in { }" in err
+    client = OrmClientStore().find_client_by_id("local-dev")
+    assert client.client_name == "Local Development"
+    assert client.client_secrets[0].value == hash_secret("secret")
+
+
+def test_appsettings_with_comments_imports(write_json) -> None:
+    text = ('// appsettings.json\n{ "Logging": { "LogLevel": { "Default": "Warning" } },\n'
+            '  "IdentityServer": { /* clients */ "ApiScopes": [ { "Name": "api1" }, ],\n'
+            '    "Clients": [ ' + json.dumps(_client(ClientName="a // b /* c */, ]")) + ', ] } }')
+    _run("import_clients", str(write_json(text)))
+    assert models.Client.objects.get().client_name == "a // b /* c */, ]"
+
+
+@pytest.mark.parametrize("text", [
+    "[" * 100_000 + "]" * 100_000,
+    '{"IdentityServer": {"Clients": [' + "[" * 100_000 + "]" * 100_000 + "]}}",
+    '"IdentityServer": ' + "{" * 100_000,
+])
+def test_deep_nesting_fails_clearly_and_writes_nothing(write_json, text) -> None:
+    with pytest.raises(CommandError) as exc:
+        _run("import_clients", str(write_json(text)))
+    message = str(exc.value)
+    assert message.startswith("nothing was imported:")
+    assert ": line 1, column " in message
+    assert "the document nests deeper than 64 levels" in message
+    assert "Traceback" not in message and "Recursion" not in message
+    assert not models.Client.objects.exists() and not models.ApiScope.objects.exists()
+
+
+@pytest.mark.parametrize(("raw", "expected"), [
+    ("99999999999999999999", "('c1').AccessTokenLifetime: 99999999999999999999 is out of range"),
+    ("1e400", "('c1').AccessTokenLifetime: 1e400 is out of range"),
+    ("NaN", "invalid JSON at line 1, column"),
+    ("Infinity", "Infinity is not a JSON number"),
+    ("-Infinity", "Infinity is not a JSON number"),
+    ("12.5", "('c1').AccessTokenLifetime: expected a whole number, got 12.5."),
+])
+def test_numbers_no_column_holds_fail_clearly_and_write_nothing(write_json, raw, expected):
+    """On SQLite a 20-digit lifetime used to reach the database and end in OverflowError."""
+    good, bad = json.dumps(_client("good")), json.dumps(_client())[:-1]
+    text = _doc()[:-3] + good + ", " + bad + f', "AccessTokenLifetime": {raw}}}' + "]}}"
+    with pytest.raises(CommandError) as exc:
+        _run("import_clients", str(write_json(text)))
+    assert expected in str(exc.value) and "nothing was imported" in str(exc.value)
+    assert not models.Client.objects.exists() and not models.ApiScope.objects.exists()

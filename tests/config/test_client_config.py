@@ -2,14 +2,29 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
+from identity.constants import (
+    REVOCABLE_JWT_PROPERTY,
+    DPoPTokenExpirationValidationMode,
+    GrantType,
+    TokenExpiration,
+)
+from identity.domain.client import ClientClaim
 from identity.validation.client_config import (
+    LIFETIME_BOUNDS,
     cors_origin_problems,
     redirect_uri_problems,
     validate_client,
 )
-from tests.factories import make_client, make_interactive_client
+from identity.validation.client_support import (
+    KNOWN_PROPERTIES,
+    SUPPORTED_GRANT_TYPES,
+    unsupported_problems,
+)
+from tests.factories import make_client, make_interactive_client, make_secret
 
 
 def _fields(client, known=None) -> dict[str, list[str]]:
@@ -118,3 +133,142 @@ def test_message_names_client_and_field() -> None:
     problem = validate_client(make_client(access_token_lifetime=-5))[0]
     assert problem.describe("service.client").startswith(
         "client 'service.client', AccessTokenLifetime:")
+
+
+# ---- properties whose feature does not exist yet -----------------------------------------------
+
+@pytest.mark.parametrize(("overrides", "field"), [
+    ({"require_dpop": True}, "RequireDPoP"),
+    ({"require_pushed_authorization": True}, "RequirePushedAuthorization"),
+    ({"require_request_object": True}, "RequireRequestObject"),
+    ({"back_channel_logout_uri": "https://app.example.com/bc"}, "BackChannelLogoutUri"),
+    ({"coordinate_lifetime_with_user_session": True}, "CoordinateLifetimeWithUserSession"),
+    ({"enable_local_login": False}, "EnableLocalLogin"),
+    ({"allowed_identity_token_signing_algorithms": ("ES256",)},
+     "AllowedIdentityTokenSigningAlgorithms"),
+    ({"protocol_type": "wsfed"}, "ProtocolType"),
+    ({"protocol_type": "saml2p"}, "ProtocolType"),
+    ({"client_secrets": (make_secret(type="JWK"),)}, "ClientSecrets"),
+    ({"claims": (ClientClaim("age", "42", "int"),)}, "Claims"),
+])
+def test_unsupported_property_is_refused_naming_client_and_property(overrides, field) -> None:
+    client = make_interactive_client(**overrides)
+    messages = [p.describe("interactive") for p in validate_client(client)]
+    assert len(messages) == 1, messages
+    assert messages[0].startswith(f"client 'interactive', {field}: ")
+    assert "not supported yet" in messages[0]
+    assert unsupported_problems(client) == validate_client(client)
+
+
+def test_require_dpop_message_says_what_to_fix() -> None:
+    problem = validate_client(make_client(require_dpop=True))[0]
+    assert problem.describe("service.client") == (
+        "client 'service.client', RequireDPoP: true is not supported yet: this server has no "
+        "DPoP (RFC 9449) and would issue plain Bearer tokens; set it to false.")
+
+
+def test_unknown_protocol_type_is_named() -> None:
+    assert _fields(make_client(protocol_type="oauth1"))["protocol_type"] == [
+        "'oauth1' is unknown; set it to oidc."]
+
+
+@pytest.mark.parametrize("overrides", [
+    {"dpop_validation_mode": DPoPTokenExpirationValidationMode.Nonce, "dpop_clock_skew": 60},
+    {"pushed_authorization_lifetime": 60}, {"user_code_type": "Numeric"},
+    {"device_code_lifetime": 600}, {"ciba_lifetime": 120}, {"polling_interval": 5},
+    {"allow_access_tokens_via_browser": True}, {"back_channel_logout_session_required": False},
+    {"coordinate_lifetime_with_user_session": False},
+    {"identity_provider_restrictions": ("Google",)},
+    {"initiate_login_uri": "https://app.example.com/login"},
+    {"client_uri": "https://app.example.com", "logo_uri": "https://app.example.com/logo.png"},
+    {"properties": (("team", "blue"), ("RevocableJwtAccessTokens", "True"))},
+    {"claims": (ClientClaim("tier", "gold", "http://www.w3.org/2001/XMLSchema#string"),)},
+])
+def test_inert_or_honoured_values_are_accepted(overrides) -> None:
+    assert validate_client(make_interactive_client(**overrides)) == []
+
+
+@pytest.mark.parametrize(("grant", "expected"), [
+    ("implicit", "implicit is not supported yet by this server; remove it (supported: "
+                 "authorization_code, client_credentials)."),
+    ("hybrid", "hybrid is not supported yet"), ("password", "password is not supported yet"),
+    ("urn:ietf:params:oauth:grant-type:device_code", "device_code is not supported yet"),
+    ("urn:openid:params:grant-type:ciba", "ciba is not supported yet"),
+    ("refresh_token", "refresh tokens follow AllowOfflineAccess; remove it and set "
+                      "AllowOfflineAccess to true."),
+    ("delegation", "'delegation' is not supported: this server has no extension grants"),
+])
+def test_grant_types_without_a_grant_are_refused(grant, expected) -> None:
+    client = make_client(allowed_grant_types=("client_credentials", grant),
+                         redirect_uris=("https://app.example.com/cb",))
+    assert any(expected in m for m in _fields(client)["allowed_grant_types"])
+
+
+def test_supported_grant_types_are_those_the_token_endpoint_dispatches() -> None:
+    from identity.validation.token_request import TOKEN_GRANTS
+
+    assert SUPPORTED_GRANT_TYPES == set(TOKEN_GRANTS) - {GrantType.REFRESH_TOKEN}
+
+
+def test_known_properties_are_the_ones_the_server_reads() -> None:
+    assert set(KNOWN_PROPERTIES) == {REVOCABLE_JWT_PROPERTY}
+
+
+@pytest.mark.parametrize(("pair", "expected"), [
+    (("revocableJwtAccessTokens", "true"), "'revocableJwtAccessTokens' is not read (keys are "
+                                           "case-sensitive); write it as "
+                                           "'RevocableJwtAccessTokens'."),
+    (("RevocableJwtAccessTokens", "yes"), "RevocableJwtAccessTokens is 'yes'; write true or "
+                                          "false."),
+])
+def test_misspelt_known_property_is_refused(pair, expected) -> None:
+    assert _fields(make_client(properties=(pair,)))["properties"] == [expected]
+
+
+# ---- lifetime bounds ---------------------------------------------------------------------------
+
+def test_absurd_lifetime_names_the_bound() -> None:
+    problem = validate_client(make_client(access_token_lifetime=3_000_000_000))[0]
+    assert problem.describe("x") == ("client 'x', AccessTokenLifetime: is 3000000000 s; at most "
+                                     "604800 s (7 days) is allowed.")
+
+
+@pytest.mark.parametrize(("field", "bound", "words"), [
+    ("access_token_lifetime", 604_800, "7 days"), ("identity_token_lifetime", 86_400, "1 day"),
+    ("authorization_code_lifetime", 600, "10 minutes"),
+    ("absolute_refresh_token_lifetime", 31_536_000, "365 days"),
+    ("sliding_refresh_token_lifetime", 31_536_000, "365 days"),
+    ("consent_lifetime", 315_360_000, "3650 days"), ("user_sso_lifetime", 31_536_000, "365 days"),
+    ("pushed_authorization_lifetime", 600, "10 minutes"),
+    ("device_code_lifetime", 3600, "1 hour"), ("ciba_lifetime", 3600, "1 hour"),
+    ("polling_interval", 300, "5 minutes"), ("dpop_clock_skew", 3600, "1 hour"),
+])
+def test_every_lifetime_has_an_upper_bound(field, bound, words) -> None:
+    assert LIFETIME_BOUNDS[field] == bound
+    # Sliding expiration with no absolute cap, so that only the bound applies.
+    base = {"refresh_token_expiration": TokenExpiration.Sliding,
+            "absolute_refresh_token_lifetime": 0}
+    assert validate_client(make_client(**{**base, field: bound})) == []
+    assert _fields(make_client(**{**base, field: bound + 1}))[field] == [
+        f"is {bound + 1} s; at most {bound} s ({words}) is allowed."]
+
+
+def test_every_lifetime_attribute_is_bounded() -> None:
+    from identity.domain.client import Client
+
+    timed = {f.name for f in dataclasses.fields(Client)
+             if f.name.endswith(("_lifetime", "_interval", "_skew"))}
+    assert timed == set(LIFETIME_BOUNDS)
+
+
+def test_sliding_refresh_lifetime_cannot_exceed_the_absolute_one() -> None:
+    sliding = make_interactive_client(refresh_token_expiration=TokenExpiration.Sliding,
+                                      absolute_refresh_token_lifetime=3600,
+                                      sliding_refresh_token_lifetime=7200)
+    assert _fields(sliding)["sliding_refresh_token_lifetime"] == [
+        "is 7200 s, longer than AbsoluteRefreshTokenLifetime (3600 s), which caps it; make it at "
+        "most 3600 s, or set AbsoluteRefreshTokenLifetime to 0 for no absolute limit."]
+    assert validate_client(dataclasses.replace(sliding, absolute_refresh_token_lifetime=0)) == []
+    # With absolute expiration the sliding lifetime is not used.
+    assert validate_client(dataclasses.replace(
+        sliding, refresh_token_expiration=TokenExpiration.Absolute)) == []
