@@ -78,6 +78,9 @@ class BenchError(RuntimeError):
     """The benchmark cannot go on (a server failed to start or answered wrongly)."""
 
 
+REDIS_URL = f"redis://127.0.0.1:6379/15?key_prefix=bench-{secrets.token_hex(4)}"
+
+
 @dataclass(frozen=True)
 class Config:
     """One measured configuration: which server, which path, which client."""
@@ -96,6 +99,14 @@ CONFIGS: tuple[Config, ...] = (
            (("BENCH_SIGNING_ALGORITHM", "RS256"),)),
     Config("ours-es256", "ours-ES256", "ours", "/connect/token", "bench.client", "ES256",
            (("BENCH_SIGNING_ALGORITHM", "ES256"),)),
+    # The same on Redis (a database of its own and a fresh key prefix per run): the caches and
+    # the failure counters are shared there, so no database read remains on this path.
+    Config("ours-rs256-redis", "ours-RS256, Redis cache", "ours", "/connect/token",
+           "bench.client", "RS256",
+           (("BENCH_SIGNING_ALGORITHM", "RS256"), ("CACHE_URL", REDIS_URL))),
+    Config("ours-es256-redis", "ours-ES256, Redis cache", "ours", "/connect/token",
+           "bench.client", "ES256",
+           (("BENCH_SIGNING_ALGORITHM", "ES256"), ("CACHE_URL", REDIS_URL))),
     Config("ceiling-django", "(a) Django ceiling", "ours", "/bench/ceiling/django",
            "bench.client"),
     Config("ceiling-rs256", "(b) signing ceiling RS256", "ours", "/bench/ceiling/rs256",
@@ -673,6 +684,8 @@ def report(results: dict[str, Measured], args: argparse.Namespace, started: date
     pairs = [
         ("ours-RS256 / (b) RS256", "ours-rs256", "ceiling-rs256"),
         ("ours-ES256 / (b) ES256", "ours-es256", "ceiling-es256"),
+        ("ours-RS256, Redis / (b) RS256", "ours-rs256-redis", "ceiling-rs256"),
+        ("ours-ES256, Redis / (b) ES256", "ours-es256-redis", "ceiling-es256"),
         ("ours-RS256 / (a)", "ours-rs256", "ceiling-django"),
         ("ours-ES256 / (a)", "ours-es256", "ceiling-django"),
         ("ours-RS256 / DOT fastest", "ours-rs256", dot_best),

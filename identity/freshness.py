@@ -36,6 +36,7 @@ class _State(threading.local):
     in_request: bool = False
     generation: int | None = None
     last_known: int = 0
+    last_lock: int = 0
 
 
 _state = _State()
@@ -62,7 +63,7 @@ def current_generation() -> int:
     from identity.stores.orm_generation import read_generation
 
     try:
-        value = read_generation()
+        value, _state.last_lock = read_generation()
     except Exception:
         logger.warning("configuration generation unreadable; using the last known",
                        exc_info=True)
@@ -71,6 +72,13 @@ def current_generation() -> int:
     if _state.in_request:
         _state.generation = value
     return value
+
+
+def last_lock_started() -> int:
+    """Return when (Unix seconds) a failure counter in the database last reached its limit,
+    read with the generation (so at most once per request)."""
+    current_generation()
+    return _state.last_lock
 
 
 def configuration_changed() -> None:

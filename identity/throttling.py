@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
 from typing import Final, Literal
 
 from django.core.cache import caches
@@ -24,7 +25,7 @@ from django.http import HttpRequest
 from identity import clock
 from identity.conf import identity_settings
 from identity.errors import TooManyRequests
-from identity.freshness import cache_is_shared
+from identity.freshness import cache_is_shared, last_lock_started
 
 logger = logging.getLogger(__name__)
 Kind = Literal["client", "login"]
@@ -63,16 +64,18 @@ def _key(kind: str, scope: str, subject: str, address: str) -> str:
 
 def check_not_locked(kind: Kind, subject: str, address: str) -> None:
     """Raise TooManyRequests while this address has failed too often (for `subject`)."""
-    counters = _counters(kind, subject, address)
-    if not counters:
-        return
     try:
         if cache_is_shared():
+            counters = _counters(kind, subject, address)
             counts = caches[identity_settings.CACHE_ALIAS].get_many(list(counters))
         else:
             from identity.stores.orm_throttle import counts as stored_counts
 
-            counts = stored_counts(counters, clock.now())
+            now = clock.now()
+            if last_lock_started() + identity_settings.AUTH_FAILURE_WINDOW < now.timestamp():
+                return  # every counter that ever reached a limit has expired since
+            counters = _counters(kind, subject, address)
+            counts = stored_counts(counters, now) if counters else {}
     except Exception:  # a cache outage must not stop authentication
         logger.warning("failure counters unavailable", exc_info=True)
         return
@@ -82,15 +85,20 @@ def check_not_locked(kind: Kind, subject: str, address: str) -> None:
 
 def record_failure(kind: Kind, subject: str, address: str) -> None:
     """Count one failure of `subject` from `address`."""
-    keys = list(_counters(kind, subject, address))
+    counters = _counters(kind, subject, address)
     window = identity_settings.AUTH_FAILURE_WINDOW
     try:
         if cache_is_shared():
-            _increment_cached(keys, window)
+            _increment_cached(list(counters), window)
         else:
+            from identity.stores.orm_generation import record_lock
             from identity.stores.orm_throttle import increment
 
-            increment(keys, window, clock.now())
+            now = clock.now()
+            counts = increment(counters, window, now)
+            if any(counts.get(key, 0) >= limit for key, limit in counters.items()):
+                # Rounded up: a lock is never taken for older than it is.
+                record_lock(math.ceil(now.timestamp()))
     except Exception:
         logger.warning("failure counters unavailable", exc_info=True)
 

@@ -1,4 +1,9 @@
-"""The configuration generation in the database: one small row every process can read."""
+"""The configuration generation in the database: small rows every process reads per request.
+
+Row `config` counts configuration changes. Row `lock` holds when (Unix seconds) a failure
+counter in the database last reached its limit: while no lock can still be running, a request
+need not read the counters at all.
+"""
 
 from __future__ import annotations
 
@@ -11,26 +16,37 @@ from django.db.models import F
 from identity.models import ConfigurationGeneration
 
 NAME = "config"
+LOCK = "lock"
 
 
 @functools.cache
 def _select_sql(quote: Callable[[str], str]) -> str:
     table = ConfigurationGeneration._meta
-    return (f"SELECT {quote(table.get_field('value').column)} FROM {quote(table.db_table)} "
-            f"WHERE {quote(table.pk.column)} = %s")
+    name, value = quote(table.pk.column), quote(table.get_field("value").column)
+    return f"SELECT {name}, {value} FROM {quote(table.db_table)} WHERE {name} IN (%s, %s)"
 
 
-def read_generation() -> int:
-    """Return the current generation (0 before the first change).
+def read_generation() -> tuple[int, int]:
+    """Return the current generation (0 before the first change) and the last lock's start.
 
-    One prepared SELECT by primary key, read on every request: the ORM's query building would
-    cost several times the query.
+    One prepared SELECT of two primary keys, read on every request: the ORM's query building
+    would cost several times the query.
     """
     connection = connections[router.db_for_read(ConfigurationGeneration)]
     with connection.cursor() as cursor:
-        cursor.execute(_select_sql(connection.ops.quote_name), [NAME])
-        row = cursor.fetchone()
-    return int(row[0]) if row else 0
+        cursor.execute(_select_sql(connection.ops.quote_name), [NAME, LOCK])
+        rows = dict(cursor.fetchall())
+    return int(rows.get(NAME) or 0), int(rows.get(LOCK) or 0)
+
+
+def record_lock(at: int) -> None:
+    """Remember that a failure counter reached its limit at `at` (Unix seconds)."""
+    if not ConfigurationGeneration.objects.filter(name=LOCK).update(value=at):
+        try:
+            with transaction.atomic():
+                ConfigurationGeneration.objects.create(name=LOCK, value=at)
+        except IntegrityError:
+            ConfigurationGeneration.objects.filter(name=LOCK).update(value=at)
 
 
 def bump_generation() -> None:

@@ -1,5 +1,10 @@
 """Failure counters in the database, for servers whose Django cache is not shared by every
-process (the local-memory default): limits then hold across workers and hosts."""
+process (the local-memory default): limits then hold across workers and hosts.
+
+When a counter reaches its limit, the moment is recorded beside the configuration generation,
+which every request reads anyway: while no lock can still be running, no request reads the
+counters.
+"""
 
 from __future__ import annotations
 
@@ -39,8 +44,10 @@ def counts(keys: Iterable[str], now: datetime) -> dict[str, int]:
         return {str(key): int(count) for key, count in cursor.fetchall()}
 
 
-def increment(keys: Iterable[str], window: int, now: datetime) -> None:
-    """Count one failure under each key; a key's window starts at its first failure."""
+def increment(keys: Iterable[str], window: int, now: datetime) -> dict[str, int]:
+    """Count one failure under each key (a key's window starts at its first failure); return
+    the counts after it."""
+    keys = list(keys)
     expires = now + timedelta(seconds=window)
     with transaction.atomic():
         for key in keys:
@@ -56,6 +63,7 @@ def increment(keys: Iterable[str], window: int, now: datetime) -> None:
                 FailureCount.objects.filter(key=key).update(count=F("count") + 1)
         if random.random() < CLEANUP_CHANCE:
             delete_expired(now)
+    return counts(keys, now)
 
 
 def delete_expired(now: datetime) -> int:

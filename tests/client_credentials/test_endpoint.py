@@ -137,12 +137,11 @@ def test_token_request_reads_one_row_and_writes_nothing(seeded, token_post,
         for _ in range(5):
             assert token_post({"grant_type": "client_credentials"}, auth=AUTH).status_code == 200
     # The local-memory cache is not shared by the workers, so per request the database gives
-    # the configuration generation and this caller's failure counters, one read each.
+    # the configuration generation, and with it when a failure counter last reached its limit:
+    # with no lock running, the counters themselves are not read.
     sql = [q["sql"] for q in queries.captured_queries]
-    assert len(sql) == 10
-    assert all(s.startswith("SELECT") for s in sql)
-    assert sum("identity_configurationgeneration" in s for s in sql) == 5
-    assert sum("identity_failurecount" in s for s in sql) == 5
+    assert len(sql) == 5
+    assert all(s.startswith("SELECT") and "identity_configurationgeneration" in s for s in sql)
 
 
 def test_last_use_is_recorded_at_most_once_per_interval(seeded, token_post) -> None:

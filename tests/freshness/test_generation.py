@@ -59,7 +59,7 @@ def test_an_unreadable_generation_keeps_the_last_known(monkeypatch) -> None:
     configuration_changed()
     known = current_generation()
 
-    def down():
+    def down() -> tuple[int, int]:
         raise OSError("database down")
 
     monkeypatch.setattr(orm_generation, "read_generation", down)

@@ -253,3 +253,32 @@ def test_cleanup_deletes_expired_failure_counters(client, alice, limits, later) 
     call_command("cleanup_grants", stdout=out)
     assert "4 expired failure counters deleted" in out.getvalue()
     assert FailureCount.objects.count() == 2
+
+
+def test_counters_are_read_only_while_a_lock_may_be_running(
+        seeded, token_post, limits, later, django_assert_num_queries) -> None:
+    seeded()
+    limits(pair=2, window=120)
+    assert token_post(GRANT, auth=("service.client", "secret")).status_code == 200  # warm up
+    token_post(GRANT, auth=("service.client", "secret"))
+
+    def queries_of_a_good_request() -> int:
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        with CaptureQueriesContext(connection) as queries:
+            assert token_post(GRANT, auth=("service.client", "secret"),
+                              x_forwarded_for="10.8.0.9").status_code == 200
+        return len(queries.captured_queries)
+
+    assert queries_of_a_good_request() == 1  # the generation; no lock ever started
+    for _ in range(2):
+        token_post(GRANT, auth=("service.client", "guess"), x_forwarded_for="10.8.0.1")
+    # A lock started: every process now reads the counters, for every caller.
+    assert token_post(GRANT, auth=("service.client", "secret"),
+                      x_forwarded_for="10.8.0.1").status_code == 429
+    assert queries_of_a_good_request() == 2
+    later(121)  # the lock's window has passed: no counter can still be over its limit
+    assert queries_of_a_good_request() == 1
+    assert token_post(GRANT, auth=("service.client", "secret"),
+                      x_forwarded_for="10.8.0.1").status_code == 200
