@@ -64,6 +64,9 @@ def _key(kind: str, scope: str, subject: str, address: str) -> str:
 
 def check_not_locked(kind: Kind, subject: str, address: str) -> None:
     """Raise TooManyRequests while this address has failed too often (for `subject`)."""
+    settings = identity_settings
+    if settings.AUTH_FAILURE_LIMIT is None and settings.AUTH_FAILURE_LIMIT_PER_ADDRESS is None:
+        return
     try:
         if cache_is_shared():
             counters = _counters(kind, subject, address)
@@ -86,6 +89,8 @@ def check_not_locked(kind: Kind, subject: str, address: str) -> None:
 def record_failure(kind: Kind, subject: str, address: str) -> None:
     """Count one failure of `subject` from `address`."""
     counters = _counters(kind, subject, address)
+    if not counters:
+        return
     window = identity_settings.AUTH_FAILURE_WINDOW
     try:
         if cache_is_shared():

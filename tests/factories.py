@@ -56,3 +56,21 @@ REFERENCE_DOCUMENT = """{ "IdentityServer": { "IssuerUri": "",
       "ClientSecrets": [ { "Value": "K7gNU3sdo+OL0wNhqoVWhr3g6s1xYv72ol/pe/Unols=" } ],
       "AllowedGrantTypes": [ "client_credentials" ], "AllowedScopes": [ "api1" ] } ] } }
 """
+
+# IdentityServer's "Defining Clients" page as shown there: a bare member, no outer braces, a
+# trailing comma (the secret placeholder filled with the hash of "secret").
+DEFINING_CLIENTS_EXAMPLE = """\
+"IdentityServer": {
+    "IssuerUri": "",
+    "Clients": [
+        {
+            "Enabled": true,
+            "ClientId": "local-dev",
+            "ClientName": "Local Development",
+            "ClientSecrets": [ { "Value": "K7gNU3sdo+OL0wNhqoVWhr3g6s1xYv72ol/pe/Unols=" } ],
+            "AllowedGrantTypes": [ "client_credentials" ],
+            "AllowedScopes": [ "api1" ],
+        }
+    ]
+}
+"""

@@ -37,6 +37,8 @@ def counts(keys: Iterable[str], now: datetime) -> dict[str, int]:
     several times the query.
     """
     keys = list(keys)
+    if not keys:
+        return {}
     connection = connections[router.db_for_read(FailureCount)]
     with connection.cursor() as cursor:
         cursor.execute(_select_sql(connection.ops.quote_name, len(keys)),
@@ -63,7 +65,7 @@ def increment(keys: Iterable[str], window: int, now: datetime) -> dict[str, int]
                 FailureCount.objects.filter(key=key).update(count=F("count") + 1)
         if random.random() < CLEANUP_CHANCE:
             delete_expired(now)
-    return counts(keys, now)
+        return counts(keys, now)
 
 
 def delete_expired(now: datetime) -> int:

@@ -12,7 +12,7 @@ from clients_app import models
 from clients_app.stores import OrmClientStore
 from identity.config_document import parse_json
 from identity.hashing import hash_secret
-from tests.factories import REFERENCE_DOCUMENT
+from tests.factories import DEFINING_CLIENTS_EXAMPLE, REFERENCE_DOCUMENT
 
 pytestmark = pytest.mark.django_db
 SECRET = hash_secret("secret")
@@ -213,21 +213,7 @@ def test_hash_secret_generate_prints_a_secret_and_its_hash() -> None:
 
 # ---- the document as IdentityServer users have it; input that must fail cleanly -------------
 
-DOCS_EXAMPLE = """\
-"IdentityServer": {
-    "IssuerUri": "",
-    "Clients": [
-        {
-            "Enabled": true,
-            "ClientId": "local-dev",
-            "ClientName": "Local Development",
-            "ClientSecrets": [ { "Value": "K7gNU3sdo+OL0wNhqoVWhr3g6s1xYv72ol/pe/Unols=" } ],
-            "AllowedGrantTypes": [ "client_credentials" ],
-            "AllowedScopes": [ "api1" ],
-        }
-    ]
-}
-"""
+DOCS_EXAMPLE = DEFINING_CLIENTS_EXAMPLE
 
 
 def test_identityserver_documentation_example_imports_as_pasted(write_json) -> None:

@@ -9,24 +9,11 @@ import json
 import pytest
 
 from identity.config_document import ConfigDocumentError, parse_document, parse_json
+from tests.factories import DEFINING_CLIENTS_EXAMPLE
 
 SECRET = "K7gNU3sdo+OL0wNhqoVWhr3g6s1xYv72ol/pe/Unols="
 # IdentityServer's "Defining Clients" page, as shown there: no outer braces, a trailing comma.
-DOCS_EXAMPLE = """\
-"IdentityServer": {
-    "IssuerUri": "",
-    "Clients": [
-        {
-            "Enabled": true,
-            "ClientId": "local-dev",
-            "ClientName": "Local Development",
-            "ClientSecrets": [ { "Value": "K7gNU3sdo+OL0wNhqoVWhr3g6s1xYv72ol/pe/Unols=" } ],
-            "AllowedGrantTypes": [ "client_credentials" ],
-            "AllowedScopes": [ "api1" ],
-        }
-    ]
-}
-"""
+DOCS_EXAMPLE = DEFINING_CLIENTS_EXAMPLE
 APPSETTINGS = """\
 // appsettings.Production.json
 {

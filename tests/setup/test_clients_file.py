@@ -10,7 +10,12 @@ from clients_app.importing import import_document
 from clients_app.mapping import real_models
 from identity.config_document import ConfigDocument
 from identity.stores import get_client_store, get_resource_store
-from tests.factories import REFERENCE_DOCUMENT, make_client, make_resources
+from tests.factories import (
+    DEFINING_CLIENTS_EXAMPLE,
+    REFERENCE_DOCUMENT,
+    make_client,
+    make_resources,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -51,22 +56,8 @@ def test_broken_file_is_reported_by_the_system_check(write_json, identity_config
         call_command("check")
 
 
-DOCS_EXAMPLE = """\
-// pasted from IdentityServer's "Defining Clients" page
-"IdentityServer": {
-    "IssuerUri": "",
-    "Clients": [
-        {
-            "Enabled": true,
-            "ClientId": "local-dev",
-            "ClientName": "Local Development",
-            "ClientSecrets": [ { "Value": "K7gNU3sdo+OL0wNhqoVWhr3g6s1xYv72ol/pe/Unols=" } ],
-            "AllowedGrantTypes": [ "client_credentials" ],
-            "AllowedScopes": [ "api1" ],
-        }
-    ]
-}
-"""
+DOCS_EXAMPLE = ("// pasted from IdentityServer's \"Defining Clients\" page\n"
+                + DEFINING_CLIENTS_EXAMPLE)
 
 
 def test_documentation_example_is_served_from_the_file(write_json, identity_config, seeded,

@@ -4,20 +4,16 @@ sharing a configuration generation), a clock we move."""
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import jwt
 import pytest
 
 from identity import clock
-from identity.domain.keys import RotationPolicy, StoredKey, published_keys, signing_key
+from identity.domain.keys import StoredKey, published_keys, signing_key
 from identity.tokens.jws import JwsError, verify
 from identity.tokens.keys import KeyRing
-
-DAY = 86400
-POLICY = RotationPolicy(rotation_interval=90 * DAY, propagation_time=14 * DAY,
-                        retention=14 * DAY)
-T0 = datetime(2027, 1, 1, tzinfo=UTC)
+from tests.signing_keys.test_rotation import POLICY, T0
 
 
 class SharedKeyStore:

@@ -282,3 +282,13 @@ def test_counters_are_read_only_while_a_lock_may_be_running(
     assert queries_of_a_good_request() == 1
     assert token_post(GRANT, auth=("service.client", "secret"),
                       x_forwarded_for="10.8.0.1").status_code == 200
+
+
+def test_counting_with_every_limit_off_writes_and_reads_nothing(
+        client, alice, limits, django_assert_num_queries) -> None:
+    from identity import throttling
+
+    limits(pair=None, per_address=None)
+    with django_assert_num_queries(0):
+        throttling.record_failure("login", "user:1", "10.9.0.1")
+        throttling.check_not_locked("login", "user:1", "10.9.0.1")
