@@ -143,11 +143,13 @@ def test_the_distribution_holds_the_apps_and_nothing_of_the_serving_project(host
     wheels = list((host["work"] / "dist").glob("django_identity_server-*.whl"))
     assert len(wheels) == 1
     names = zipfile.ZipFile(wheels[0]).namelist()
-    assert "identity/templates/identity/login.html" in names
-    assert any(n.startswith("identity/migrations/0001") for n in names)
-    assert any(n.startswith("clients_app/migrations/0001") for n in names)
-    assert "clients_app/templates/admin/clients_app/client/change_form.html" in names or any(
-        n.startswith("clients_app/templates/") for n in names)
+    # Every template and migration of both apps, the admin's included.
+    shipped = [str(p.relative_to(ROOT)) for app in ("identity", "clients_app")
+               for pattern in ("templates/**/*.html", "migrations/0*.py")
+               for p in (ROOT / app).glob(pattern)]
+    assert "identity/templates/identity/login.html" in shipped
+    assert "identity/templates/admin/identity/signingkey/revoke_confirmation.html" in shipped
+    assert [n for n in shipped if n not in names] == []
     tops = {n.split("/")[0] for n in names}
     assert not tops & {"settings", "tests", "bench"}, tops
     metadata = email.message_from_bytes(zipfile.ZipFile(wheels[0]).read(next(
