@@ -9,7 +9,6 @@ from datetime import datetime, timedelta
 import jwt
 import pytest
 
-from identity import clock
 from identity.domain.keys import StoredKey, published_keys, signing_key
 from identity.tokens.jws import JwsError, verify
 from identity.tokens.keys import KeyRing
@@ -41,13 +40,6 @@ class SharedKeyStore:
         self.rows = [by_kid.get(k.kid, k) for k in self.rows]
         self.generation += 1 if revoked else 0
         return revoked
-
-
-@pytest.fixture
-def now(monkeypatch):
-    state = {"now": T0}
-    monkeypatch.setattr(clock, "now", lambda: state["now"])
-    return state
 
 
 def process(store: SharedKeyStore, algorithms=("RS256",)) -> KeyRing:

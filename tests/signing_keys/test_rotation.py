@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import jwt
 import pytest
 
-from identity import clock
 from identity.domain.keys import RotationPolicy, StoredKey, needs_new_key, signing_key
 from identity.tokens.key_material import KeyDecryptionError, decrypt_private_key
 from identity.tokens.keys import KeyRing
+from tests.signing_keys.conftest import T0
 
 DAY = 86400
 POLICY = RotationPolicy(rotation_interval=90 * DAY, propagation_time=14 * DAY,
                         retention=14 * DAY)
-T0 = datetime(2027, 1, 1, tzinfo=UTC)
 
 
 class MemoryKeyStore:
@@ -33,13 +32,6 @@ class MemoryKeyStore:
             return False
         self.rows.append(key)
         return True
-
-
-@pytest.fixture
-def now(monkeypatch):
-    state = {"now": T0}
-    monkeypatch.setattr(clock, "now", lambda: state["now"])
-    return state
 
 
 def ring(store, algorithms=("RS256",), secret="s3cret") -> KeyRing:
