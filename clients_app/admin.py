@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from django.contrib import admin, messages
@@ -216,7 +217,9 @@ class ClientAdmin(VersionedAdmin, GeneratedSecretsMixin):
     def _create_formsets(self, request: HttpRequest, obj: Any, change: bool) -> Any:
         # Rules such as "client_credentials needs a secret" span several inlines: give every
         # inline one shared check of the client as it would be saved.
-        formsets, inline_instances = super()._create_formsets(request, obj, change)
+        # A private hook of ModelAdmin (stable since Django 1.x), absent from django-stubs.
+        formsets, inline_instances = super()._create_formsets(  # type: ignore[misc]
+            request, obj, change)
         if request.method == "POST":
             check = ClientConfigCheck(obj, formsets)
             for formset in formsets:
@@ -243,7 +246,7 @@ class ClientAdmin(VersionedAdmin, GeneratedSecretsMixin):
         configuration_changed()
         for client_id in ids:
             invalidate_client(client_id)
-            transaction.on_commit(lambda c=client_id: invalidate_client(c))
+            transaction.on_commit(functools.partial(invalidate_client, client_id))
         self.message_user(request, f"{count} client(s) {'enabled' if enabled else 'disabled'}.",
                           messages.SUCCESS)
 

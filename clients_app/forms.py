@@ -14,7 +14,8 @@ from clients_app import models
 from clients_app.mapping import CLIENT_CHILDREN, client_to_domain
 from identity.constants import SecretType, StandardScope
 from identity.hashing import generate_secret, hash_secret, is_hashed_secret
-from identity.validation.client_config import ConfigProblem, validate_client
+from identity.validation.client_config import validate_client
+from identity.validation.client_support import ConfigProblem
 
 # Problems about these fields come from several inlines at once; they are shown on the grant
 # types inline, where the grant that causes them is chosen.
@@ -45,7 +46,7 @@ class SecretForm(forms.ModelForm):
         self.generated: str | None = None
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data: dict[str, Any] = super().clean() or self.cleaned_data
         typed, generate = data.get("secret"), data.get("generate")
         if typed and generate:
             raise ValidationError("Either type a secret or tick Generate, not both.")
@@ -80,7 +81,7 @@ class VersionedForm(forms.ModelForm):
         self.fields["opened_version"].initial = row_version(self.instance)
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data: dict[str, Any] = super().clean() or self.cleaned_data
         if self.instance.pk is not None and \
                 data.get("opened_version") != row_version(self.instance):
             raise ValidationError(
@@ -116,6 +117,7 @@ class ClientChildFormSet(BaseInlineFormSet):
         super().clean()
         if self.config_check is None:
             return
+        assert self.model is not None  # an inline formset always has its model
         attr = _ATTR_BY_MODEL[self.model.__name__]
         cross = attr == "allowed_grant_types"
         problems = [p.message for p in self.config_check.problems

@@ -7,6 +7,7 @@ models. Clients are matched by ClientId, scopes and resources by Name.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -34,7 +35,7 @@ from identity.domain.resources import (
     IdentityResource,
 )
 from identity.freshness import configuration_changed
-from identity.json_names import json_name
+from identity.identityserver_names import json_name
 from identity.stores.caching import invalidate_client, invalidate_resources
 from identity.validation.client_config import scope_problems
 
@@ -110,7 +111,7 @@ def import_document(document: ConfigDocument, models: ModelSet, *, prune: bool =
         else:
             for client_id in touched:
                 invalidate_client(client_id)
-                transaction.on_commit(lambda c=client_id: invalidate_client(c))
+                transaction.on_commit(functools.partial(invalidate_client, client_id))
             # Historical models (data migrations) send no signals: invalidate by hand.
             invalidate_resources()
             transaction.on_commit(invalidate_resources)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -20,7 +20,8 @@ from identity.constants import (
 )
 from identity.domain import client as domain
 from identity.domain import resources as rdomain
-from identity.validation.client_config import ConfigProblem, validate_client
+from identity.validation.client_config import validate_client
+from identity.validation.client_support import ConfigProblem
 
 MODEL_NAMES: Final = (
     "Client", "ClientSecret", "ClientGrantType", "ClientRedirectUri",
@@ -129,7 +130,8 @@ def scalar_to_column(name: str, value: Any) -> Any:
     return value
 
 
-def client_to_domain(row: Any, children: dict[str, Iterable[Any]] | None = None) -> domain.Client:
+def client_to_domain(row: Any, children: Mapping[str, Iterable[Any]] | None = None
+                     ) -> domain.Client:
     """Build the domain client from a row; `children` overrides the related rows (forms)."""
     values = {name: scalar_to_domain(name, getattr(row, name)) for name in CLIENT_SCALARS}
     for attr, child in CLIENT_CHILDREN.items():

@@ -6,6 +6,7 @@ child tables, one row per value. `mapping.py` is the only converter to domain ob
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -110,9 +111,13 @@ class Client(models.Model):
     def __str__(self) -> str:
         return self.client_id
 
+    # The client id the row was read with: renaming a client also invalidates its old entry.
+    _loaded_client_id: str | None
+
     @classmethod
-    def from_db(cls, db: Any, field_names: Any, values: Any) -> Client:
-        instance = super().from_db(db, field_names, values)
+    def from_db(cls, db: str | None, field_names: Collection[str], values: Collection[Any],
+                *args: Any, **kwargs: Any) -> Client:
+        instance = super().from_db(db, field_names, values, *args, **kwargs)
         # Remembered so that renaming a client also invalidates its old cache entry.
         instance._loaded_client_id = instance.__dict__.get("client_id")
         return instance

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from typing import Any
 
@@ -36,7 +37,7 @@ def _soon(action: Any, *keys: str | None) -> None:
     configuration_changed()
     for key in {k for k in keys if k}:
         action(key)
-        transaction.on_commit(lambda k=key: action(k))
+        transaction.on_commit(functools.partial(action, key))
 
 
 def client_changed(sender: Any, instance: models.Client, **kwargs: Any) -> None:
@@ -80,7 +81,7 @@ def connect() -> None:
         signal.connect(client_changed, sender=models.Client, dispatch_uid=f"client-{signal}")
         for model in CHILD_MODELS:
             signal.connect(child_changed, sender=model, dispatch_uid=f"{model.__name__}-{signal}")
-        for model in RESOURCE_MODELS:
-            signal.connect(resource_changed, sender=model,
-                           dispatch_uid=f"{model.__name__}-{signal}")
+        for resource_model in RESOURCE_MODELS:
+            signal.connect(resource_changed, sender=resource_model,
+                           dispatch_uid=f"{resource_model.__name__}-{signal}")
     signals.client_used.connect(record_client_use, dispatch_uid="clients_app-last-used")

@@ -3,12 +3,12 @@ actions to revoke grants and to revoke compromised signing keys."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.db import router, transaction
-from django.db.models import QuerySet
+from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
 
@@ -17,14 +17,19 @@ from identity.domain.grants import GRANT_REVOKED_JTI
 from identity.domain.keys import StoredKey
 from identity.models import Consent, PersistedGrant, SigningKey
 from identity.stores.orm_grants import OrmPersistedGrantStore
-from identity.tokens.keys import get_key_ring
+from identity.stores.registry import get_key_ring
+
+if TYPE_CHECKING:
+    _ModelAdmin = admin.ModelAdmin[Any]
+else:  # ModelAdmin is generic in django-stubs only
+    _ModelAdmin = admin.ModelAdmin
 
 
-class _ReadOnly(admin.ModelAdmin):
+class _ReadOnly(_ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
 
 
@@ -37,7 +42,7 @@ class PersistedGrantAdmin(_ReadOnly):
     exclude = ["data"]  # token claims: not for display
     actions = ["revoke"]
 
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False  # deleting rows one by one would skip families and the deny list
 
     def has_revoke_permission(self, request: HttpRequest) -> bool:
@@ -73,7 +78,7 @@ class SigningKeyAdmin(_ReadOnly):
     exclude = ["private_key"]  # encrypted, and still never shown
     actions = ["revoke"]
 
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False  # cleanup_grants deletes expired keys; a compromised key is revoked
 
     def has_revoke_permission(self, request: HttpRequest) -> bool:

@@ -15,7 +15,5 @@ class IdentityConfig(AppConfig):
     def ready(self) -> None:
         """Register the system checks and the sign-in receivers."""
         from identity import checks  # noqa: F401 - registers checks on import
-        from identity.endpoints import (  # noqa: F401 - connect user_login_failed, user_logged_in
-            account,
-            session,
-        )
+        from identity.endpoints import account  # noqa: F401 - connects user_login_failed
+        from identity.http import session  # noqa: F401 - connects user_logged_in

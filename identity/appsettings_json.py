@@ -14,6 +14,8 @@ import math
 import re
 from typing import Any, Final, NamedTuple
 
+from identity.errors import JsonTextError as JsonTextError  # importable from here too
+
 # System.Text.Json's default MaxDepth; real documents nest about 5 deep. Checked before decoding,
 # whose recursion a deeper document would exhaust.
 MAX_DEPTH: Final = 64
@@ -30,8 +32,6 @@ _TOKEN: Final = re.compile(r"""
 _NOT_NEWLINE: Final = re.compile(r"[^\r\n]")
 
 
-class JsonTextError(ValueError):
-    """The text cannot be read; the message names the source, line and column."""
 
 
 class UnstorableNumber:

@@ -13,7 +13,9 @@ from django.utils.module_loading import import_string
 
 from identity.conf import DEFAULTS, IMPORT_STRINGS, REMOVED
 
-OUTAGE_MIDDLEWARE = "identity.outage.OutageMiddleware"
+OUTAGE_MIDDLEWARE = "identity.http.outage.OutageMiddleware"
+# The path of earlier versions, still importable (identity/outage.py).
+OUTAGE_MIDDLEWARE_ALIASES = frozenset({OUTAGE_MIDDLEWARE, "identity.outage.OutageMiddleware"})
 
 
 @register()
@@ -74,7 +76,7 @@ def check_identity_settings(app_configs: Any = None, **kwargs: Any) -> list[Chec
         errors.append(Error("The issuer is https but the session or CSRF cookie is not Secure.",
                             hint="Set SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = True.",
                             id="identity.E007"))
-    if OUTAGE_MIDDLEWARE not in settings.MIDDLEWARE:
+    if not OUTAGE_MIDDLEWARE_ALIASES.intersection(settings.MIDDLEWARE):
         errors.append(CheckWarning(f"{OUTAGE_MIDDLEWARE} is not in MIDDLEWARE: a database or cache "
                               "outage answers 500 on the sign-in pages instead of 503.",
                               hint="Add it right after SecurityMiddleware.", id="identity.W001"))

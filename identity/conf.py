@@ -24,6 +24,8 @@ DEFAULTS: Final[dict[str, Any]] = {
     # Dotted paths of the persisted-grant and consent stores.
     "GRANT_STORE": "identity.stores.orm_grants.OrmPersistedGrantStore",
     "CONSENT_STORE": "identity.stores.orm_grants.OrmConsentStore",
+    # Dotted path of the signing-key store every process shares (keys, add, revoke).
+    "SIGNING_KEY_STORE": "identity.stores.orm_keys.OrmSigningKeyStore",
     # Seconds during which a rotated refresh token may be presented again (concurrent
     # refreshes) without revoking its family; 0: never.
     "REFRESH_TOKEN_REUSE_GRACE": 0,
@@ -83,7 +85,7 @@ DEFAULTS: Final[dict[str, Any]] = {
 }
 IMPORT_STRINGS: Final = frozenset({
     "CLIENT_STORE", "RESOURCE_STORE", "CORS_POLICY", "USER_STORE", "USER_CLAIMS", "GRANT_STORE",
-    "CONSENT_STORE",
+    "CONSENT_STORE", "SIGNING_KEY_STORE",
 })
 # Settings that no longer exist, and why: a project that still sets one is told at start-up.
 REMOVED: Final[dict[str, str]] = {
@@ -132,10 +134,7 @@ identity_settings = IdentitySettings()
 
 def _reload(*, setting: str, **kwargs: Any) -> None:
     if setting == "IDENTITY":
-        identity_settings.reload()
-        from identity import stores  # local: stores import this module
-
-        stores.reset_stores()
+        identity_settings.reload()  # the stores' registry resets itself on the same signal
 
 
 setting_changed.connect(_reload)

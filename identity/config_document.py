@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-import functools
 import json
 import math
 import re
@@ -27,13 +26,14 @@ from typing import Any, Final, TypeVar
 from identity.appsettings_json import JsonTextError, UnstorableNumber, loads
 from identity.domain.client import Client, ClientClaim, Secret
 from identity.domain.resources import ApiResource, ApiScope, IdentityResource, Resources
+from identity.errors import ConfigDocumentError as ConfigDocumentError  # importable from here too
 from identity.hashing import is_hashed_secret
-from identity.json_names import json_name
+from identity.identityserver_names import json_name
 from identity.validation.client_config import validate_client
 
 T = TypeVar("T")
 SECTION: Final = "IdentityServer"
-_COLLECTIONS: Final = {
+_COLLECTIONS: Final[dict[str, tuple[str, type[Any]]]] = {
     "clients": ("Clients", Client),
     "api_scopes": ("ApiScopes", ApiScope),
     "api_resources": ("ApiResources", ApiResource),
@@ -46,12 +46,6 @@ INT_MIN: Final = -(2**31)
 INT_MAX: Final = 2**31 - 1
 
 
-class ConfigDocumentError(ValueError):
-    """The document cannot be used; `problems` says where and what to fix."""
-
-    def __init__(self, problems: list[str]) -> None:
-        super().__init__("\n".join(problems))
-        self.problems = problems
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,12 +157,19 @@ def _shown(raw: Any) -> str:
 
 # ---- object building, driven by the dataclass annotations --------------------------------------
 
-@functools.cache
-def _schema(cls: type) -> tuple[dict[str, Any], dict[str, str], tuple[str, ...]]:
+_Schema = tuple[dict[str, Any], dict[str, str], tuple[str, ...]]
+_SCHEMAS: dict[type, _Schema] = {}
+
+
+def _schema(cls: type) -> _Schema:
     """Return a class's type hints, its fields by lower-case JSON key, and its required fields."""
-    fields = dataclasses.fields(cls)
-    return (typing.get_type_hints(cls), {json_name(f.name).lower(): f.name for f in fields},
+    schema = _SCHEMAS.get(cls)
+    if schema is None:
+        fields = dataclasses.fields(cls)
+        schema = _SCHEMAS[cls] = (
+            typing.get_type_hints(cls), {json_name(f.name).lower(): f.name for f in fields},
             tuple(f.name for f in fields if f.default is dataclasses.MISSING))
+    return schema
 
 
 def _build(cls: type[T], item: Any, where: str, problems: list[str]) -> T | None:

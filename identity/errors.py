@@ -1,4 +1,6 @@
-"""The one family of protocol errors, rendered in one place per response style (rendering.py).
+"""Every error class of the server: the one family of protocol errors (`OAuthError`), rendered
+in one place per response style (identity.http.rendering), and the errors of reading
+configuration documents and of verifying and decrypting keys.
 
 Spec: RFC 6749 §4.1.2.1 and §5.2, RFC 6750 §3.1, RFC 7009 §2.2.1, OpenID Connect Core §3.1.2.6.
 `description` is sent to the client; `detail` goes to the logs only.
@@ -51,6 +53,26 @@ class InvalidGrant(OAuthError):
     """RFC 6749 §5.2: grant or refresh token invalid, expired, revoked or another client's."""
 
     error = "invalid_grant"
+
+
+class GrantReplayed(InvalidGrant):
+    """A code or rotated refresh token presented again after it was used.
+
+    Raised by a grant's validation, which never writes; the grant pipeline then revokes the
+    grant and its family (RFC 9700 §4.2.4, §4.14.2) and answers `invalid_grant`.
+    """
+
+    def __init__(self, description: str, *, key: str, family: str,
+                 detail: str | None = None) -> None:
+        super().__init__(description, detail=detail)
+        self.key = key
+        self.family = family
+
+
+class UnsupportedTokenType(OAuthError):
+    """RFC 7009 §2.2.1: this kind of token cannot be revoked here."""
+
+    error = "unsupported_token_type"
 
 
 class UnauthorizedClient(OAuthError):
@@ -179,3 +201,25 @@ class InsufficientScope(OAuthError):
     def __init__(self, scope: str) -> None:
         super().__init__(f"the {scope} scope is required")
         self.headers["WWW-Authenticate"] = f'Bearer error="insufficient_scope", scope="{scope}"'
+
+
+
+# Errors outside the protocol: reading configuration documents, verifying and decrypting keys.
+class JwsError(ValueError):
+    """The token is malformed or its signature does not verify."""
+
+
+class KeyDecryptionError(Exception):
+    """A stored private key cannot be decrypted with the configured secret."""
+
+
+class ConfigDocumentError(ValueError):
+    """The document cannot be used; `problems` says where and what to fix."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+class JsonTextError(ValueError):
+    """The text cannot be read; the message names the source, line and column."""

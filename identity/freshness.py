@@ -44,12 +44,13 @@ _state = _State()
 
 def cache_is_shared() -> bool:
     """Tell whether Django's cache (CACHE_ALIAS) is one store for every process and host."""
-    return _shared(type(caches[identity_settings.CACHE_ALIAS]))
+    backend = type(caches[identity_settings.CACHE_ALIAS])
+    return _shared(f"{backend.__module__}.{backend.__qualname__}")
 
 
 @functools.cache
-def _shared(backend: type) -> bool:
-    return f"{backend.__module__}.{backend.__qualname__}" in SHARED_BACKENDS
+def _shared(backend: str) -> bool:
+    return backend in SHARED_BACKENDS
 
 
 def current_generation() -> int:

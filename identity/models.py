@@ -108,3 +108,12 @@ class FailureCount(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key[:8]}… {self.count}"
+
+
+def column(model: type[models.Model], field_name: str) -> str:
+    """Return the database column of a model's concrete field (for the hand-written SELECTs
+    on the hot paths)."""
+    field = model._meta.pk if field_name == "pk" else model._meta.get_field(field_name)
+    if not isinstance(field, models.Field) or field.column is None:
+        raise TypeError(f"{model.__name__}.{field_name} is not a concrete column")
+    return field.column

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from django.urls import path
 
-from identity import views
 from identity.endpoints.account import grants_page, login_page
 from identity.endpoints.authorize import authorize_endpoint
 from identity.endpoints.consent import consent_page
 from identity.endpoints.discovery import oauth_authorization_server, openid_configuration
 from identity.endpoints.end_session import end_session_endpoint
+from identity.endpoints.home import home
 from identity.endpoints.introspection import introspection_endpoint
 from identity.endpoints.jwks import jwks_endpoint
 from identity.endpoints.revocation import revocation_endpoint
@@ -20,7 +20,7 @@ app_name = "identity"
 
 urlpatterns = [
     path("connect/token", token_endpoint, name="token"),  # first: the busiest route
-    path("", views.home, name="home"),
+    path("", home, name="home"),
     path(".well-known/openid-configuration", openid_configuration, name="discovery"),
     path(".well-known/oauth-authorization-server", oauth_authorization_server,
          name="oauth-metadata"),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,11 +44,57 @@ class Consent:
         return set(scopes) <= set(self.scopes)
 
 
-GRANT_AUTHORIZATION_CODE = "authorization_code"
-GRANT_REFRESH_TOKEN = "refresh_token"
-GRANT_REFERENCE_TOKEN = "reference_token"
-GRANT_REVOKED_JTI = "revoked_jti"
+# The kinds of persisted grant (`PersistedGrant.type`); `identity.grants.records` builds each and
+# reads its typed data back.
+GRANT_AUTHORIZATION_CODE: Final = "authorization_code"
+GRANT_REFRESH_TOKEN: Final = "refresh_token"
+GRANT_REFERENCE_TOKEN: Final = "reference_token"
+GRANT_REVOKED_JTI: Final = "revoked_jti"
 # A JWT access token issued from a code or refresh token, named by its jti (or its SHA-256 when
 # it has none): kept with the family so that revoking the family puts the JWT on the deny list
 # (RFC 9700 §4.2.4), and naming the user behind a pairwise `sub`.
-GRANT_ISSUED_JTI = "issued_jti"
+GRANT_ISSUED_JTI: Final = "issued_jti"
+
+
+@dataclass(frozen=True, slots=True)
+class CodeData:
+    """What an authorization code remembers of its authorize request and sign-in."""
+
+    redirect_uri: str
+    scopes: tuple[str, ...]
+    auth_time: int
+    amr: tuple[str, ...] = ("pwd",)
+    nonce: str | None = None
+    code_challenge: str | None = None
+    code_challenge_method: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RefreshTokenData:
+    """What a refresh token carries from one rotation to the next.
+
+    `scopes` is the family's grant (RFC 6749 §6: a refresh may narrow what it asks, never what
+    the next token holds); `absolute_expires` (epoch seconds) bounds the family; `api_claims`
+    are the user's claims as first issued, for clients that do not update them on refresh.
+    """
+
+    scopes: tuple[str, ...]
+    auth_time: int
+    amr: tuple[str, ...] = ("pwd",)
+    absolute_expires: float | None = None
+    api_claims: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ReferenceTokenData:
+    """A reference access token: the claims a JWT would have carried, kept server-side."""
+
+    claims: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedJwtData:
+    """A JWT access token issued within a grant family (or revoked): its name and expiry."""
+
+    jti: str
+    exp: int

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from identity.domain.client import Client
-from identity.domain.grants import PersistedGrant
+from identity.domain.grants import PersistedGrant, RefreshTokenData
 from identity.domain.resources import Resources
 
 
@@ -23,6 +23,30 @@ class ValidatedTokenRequest:
     grant: PersistedGrant | None = None
     # The refresh token as presented, returned again when the client's usage is ReUse.
     presented_refresh_token: str | None = None
+    # What the redeemed refresh token carried (its family's scope, expiry and claims).
+    refreshed: RefreshTokenData | None = None
+    # The authorize request's nonce, repeated in the ID token of a code exchange.
+    nonce: str | None = None
+    # What the pipeline does to the redeemed grant once the request is found valid.
+    redemption: Redemption | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Redemption:
+    """The store change a valid request makes to the grant it presents.
+
+    `action`: "consume" marks it used, once (a second use is a replay); "remove" deletes it (a
+    ReUse refresh token replaced by a narrowed one); "keep" leaves it (ReUse, or a rotated token
+    presented again within the grace period). `grace` seconds forgive a second use that lost a
+    race to the first (concurrent refreshes); `family` is what a replay revokes; `refusal` is
+    the description a replay is refused with.
+    """
+
+    key: str
+    family: str
+    refusal: str
+    action: str = "consume"
+    grace: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,22 +9,19 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.signals import user_login_failed
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
-from identity import throttling
 from identity.conf import identity_settings
-from identity.endpoints.csrf import no_referrer_form
-from identity.endpoints.session import signed_in_required
 from identity.errors import InvalidRequest, TooManyRequests
-from identity.rendering import error_page, html_headers
-from identity.stores import (
-    find_enabled_client,
-    get_client_store,
-    get_consent_store,
-    get_grant_store,
-)
+from identity.http import throttling
+from identity.http.csrf import no_referrer_form
+from identity.http.rendering import error_page, html_headers
+from identity.http.session import signed_in_required
+from identity.stores.interfaces import find_enabled_client
 from identity.stores.orm_users import account_key
+from identity.stores.registry import get_client_store, get_consent_store, get_grant_store
 
 ACCOUNT_NAME_LIMIT = 150  # Django's user name length; longer input names no account
 LOCKED_MESSAGE = "Too many failed sign-in attempts. Wait a few minutes and try again."
@@ -67,7 +64,7 @@ class LoginView(auth_views.LoginView):
 
     template_name = "identity/login.html"
 
-    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         return html_headers(super().dispatch(request, *args, **kwargs))
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:

@@ -7,11 +7,9 @@ from __future__ import annotations
 
 import logging
 import secrets
-import time
 from collections.abc import Mapping
 from urllib.parse import urlencode
 
-from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import resolve_url
 from django.urls import reverse
@@ -20,20 +18,22 @@ from django.views.decorators.http import require_http_methods
 
 from identity import clock
 from identity.conf import identity_settings
+from identity.domain.client import Client
 from identity.domain.requests import UserSession
-from identity.endpoints import session as sessions
-from identity.endpoints.issuer import get_issuer
-from identity.errors import InvalidRequest, OAuthError, ServerError, TemporarilyUnavailable
-from identity.rendering import authorize_response, error_page, error_redirect, redirect_to
-from identity.responses.authorize import issue_code
-from identity.stores import (
+from identity.errors import InvalidRequest, OAuthError
+from identity.grants.authorization_code import issue_code
+from identity.http import session as sessions
+from identity.http.frame import Render, answer
+from identity.http.issuer import get_issuer
+from identity.http.rendering import authorize_response, error_page, error_redirect, redirect_to
+from identity.stores.registry import (
     get_client_store,
     get_consent_store,
     get_grant_store,
     get_resource_store,
 )
 from identity.validation.authorize_request import (
-    RESPONSE_MODES,
+    error_response_mode,
     trusted_client_and_redirect,
     validate_authorize_request,
 )
@@ -86,33 +86,31 @@ def sign_in_redirect(params: Mapping[str, str], session: UserSession | None, now
 @require_http_methods(["GET", "POST"])
 def authorize_endpoint(http: HttpRequest) -> HttpResponse:
     """Handle an authorization request from a client's front channel."""
-    try:
-        params = read_authorize_params(http)
-        client, redirect_uri = trusted_client_and_redirect(params, get_client_store())
-    except OAuthError as err:
+
+    def page(err: OAuthError) -> HttpResponse:
         return error_page(http, err)
-    except DatabaseError:
-        logger.exception("database unavailable at the authorize endpoint")
-        return error_page(http, TemporarilyUnavailable("the service is temporarily unavailable"))
+
+    return answer(http, lambda: _trusted(http, page), refuse=page, fail=page)
+
+
+def _trusted(http: HttpRequest, page: Render) -> HttpResponse:
+    # Until the client and redirect URI are trusted, errors are shown on our page (RFC 6749
+    # §4.1.2.1: never redirect to an unverified URI); then protocol errors go to the client.
+    params = read_authorize_params(http)
+    client, redirect_uri = trusted_client_and_redirect(params, get_client_store())
     issuer = get_issuer(http)
-    mode = params.get("response_mode", "query")
-    mode = mode if mode in RESPONSE_MODES else "query"
-    try:
-        return _authorize(http, params, client, redirect_uri, issuer, mode)
-    except OAuthError as err:
+    mode = error_response_mode(params)
+
+    def to_client(err: OAuthError) -> HttpResponse:
         return error_redirect(http, err, redirect_uri, params.get("state"), mode, issuer)
-    except DatabaseError:
-        logger.exception("database unavailable at the authorize endpoint")
-        return error_page(http, TemporarilyUnavailable("the service is temporarily unavailable"))
-    except Exception:
-        logger.exception("unexpected error at the authorize endpoint")
-        return error_page(http, ServerError("an unexpected error occurred"))
+
+    return answer(http, lambda: _authorize(http, params, client, redirect_uri, issuer, mode),
+                  refuse=to_client, fail=page)
 
 
-def _authorize(http: HttpRequest, params: Mapping[str, str], client: object, redirect_uri: str,
+def _authorize(http: HttpRequest, params: Mapping[str, str], client: Client, redirect_uri: str,
                issuer: str, mode: str) -> HttpResponse:
-    request = validate_authorize_request(params, client, redirect_uri,  # type: ignore[arg-type]
-                                         get_resource_store())
+    request = validate_authorize_request(params, client, redirect_uri, get_resource_store())
     session = sessions.current_session(http)
     digest = request_digest(params)
     ticket = sessions.read_sign_in_ticket(params.get(SIGN_IN_TICKET))
@@ -122,7 +120,7 @@ def _authorize(http: HttpRequest, params: Mapping[str, str], client: object, red
                   if session is not None and request.client.require_consent else None)
     one_time = session is not None and sessions.has_one_time_consent(http, client_id,
                                                                       request.scopes)
-    now = int(time.time())
+    now = clock.timestamp()
     step = next_interaction(request, session, now, remembered, one_time, fresh)
     if step is Interaction.LOGIN:
         return sign_in_redirect(params, session, now, digest)

@@ -6,6 +6,7 @@ AllowRememberConsent and ConsentLifetime.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import timedelta
 from urllib.parse import urlencode, urlsplit
 
@@ -16,15 +17,18 @@ from django.views.decorators.http import require_http_methods
 
 from identity import clock
 from identity.conf import identity_settings
+from identity.domain.client import Client
 from identity.domain.grants import Consent
-from identity.endpoints import session as sessions
-from identity.endpoints.csrf import no_referrer_form
-from identity.endpoints.issuer import get_issuer
-from identity.endpoints.session import signed_in_required
 from identity.errors import AccessDenied, InvalidRequest, OAuthError
-from identity.rendering import error_page, error_redirect, html_headers, redirect_to
-from identity.stores import get_client_store, get_consent_store, get_resource_store
+from identity.http import session as sessions
+from identity.http.csrf import no_referrer_form
+from identity.http.frame import Render, answer
+from identity.http.issuer import get_issuer
+from identity.http.rendering import error_page, error_redirect, html_headers, redirect_to
+from identity.http.session import signed_in_required
+from identity.stores.registry import get_client_store, get_consent_store, get_resource_store
 from identity.validation.authorize_request import (
+    error_response_mode,
     trusted_client_and_redirect,
     validate_authorize_request,
 )
@@ -36,19 +40,31 @@ from identity.validation.params import parse_query
 @require_http_methods(["GET", "POST"])
 def consent_page(http: HttpRequest) -> HttpResponse:
     """Show the consent form for the authorize request in `return`, or record the answer."""
+
+    def page(err: OAuthError) -> HttpResponse:
+        return error_page(http, err)
+
+    return answer(http, lambda: _consent(http, page), refuse=page, fail=page)
+
+
+def _consent(http: HttpRequest, page: Render) -> HttpResponse:
     source = http.POST if http.method == "POST" else http.GET
     back = source.get("return", "")
-    try:
-        params = _authorize_params(back)
-        client, redirect_uri = trusted_client_and_redirect(params, get_client_store())
-    except OAuthError as err:
-        return error_page(http, err)
-    mode = params.get("response_mode", "query")
-    try:
-        request = validate_authorize_request(params, client, redirect_uri, get_resource_store())
-    except OAuthError as err:
+    params = _authorize_params(back)
+    client, redirect_uri = trusted_client_and_redirect(params, get_client_store())
+    mode = error_response_mode(params)
+
+    def to_client(err: OAuthError) -> HttpResponse:
         return error_redirect(http, err, redirect_uri, params.get("state"), mode,
                               get_issuer(http))
+
+    return answer(http, lambda: _answer(http, params, back, client, redirect_uri),
+                  refuse=to_client, fail=page)
+
+
+def _answer(http: HttpRequest, params: Mapping[str, str], back: str, client: Client,
+            redirect_uri: str) -> HttpResponse:
+    request = validate_authorize_request(params, client, redirect_uri, get_resource_store())
     if http.method == "GET":
         return html_headers(render(http, "identity/consent.html", {
             "client": client, "request": request, "return_url": back,
@@ -57,8 +73,7 @@ def consent_page(http: HttpRequest) -> HttpResponse:
             "offline": "offline_access" in request.scopes,
         }))
     if http.POST.get("decision") != "allow":
-        return error_redirect(http, AccessDenied("the user denied the request"), redirect_uri,
-                              params.get("state"), mode, get_issuer(http))
+        raise AccessDenied("the user denied the request")
     subject = str(http.user.pk)
     if http.POST.get("remember") and client.allow_remember_consent:
         now = clock.now()

@@ -13,22 +13,17 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 
 from identity.constants import ClientAuthMethod
-from identity.cors import with_cors
-from identity.endpoints.guard import protocol_errors
-from identity.endpoints.issuer import get_issuer
 from identity.errors import MethodNotAllowed
 from identity.freshness import current_generation
-from identity.rendering import json_response
-from identity.stores import (
-    ClientStore,
-    any_client_allows_plain_pkce,
-    get_client_store,
-    get_resource_store,
-)
-from identity.tokens.keys import get_key_ring
+from identity.grants.registry import GRANT_HANDLERS
+from identity.http.cors import with_cors
+from identity.http.frame import protocol_errors
+from identity.http.issuer import get_issuer
+from identity.http.rendering import json_response
+from identity.stores.interfaces import ClientStore, any_client_allows_plain_pkce
+from identity.stores.registry import get_client_store, get_key_ring, get_resource_store
 from identity.validation import pkce
 from identity.validation.authorize_request import PROMPTS, RESPONSE_MODES
-from identity.validation.token_request import TOKEN_GRANTS
 
 CACHE_SECONDS = 300
 # The client store and configuration generation the last answer was computed under.
@@ -52,7 +47,7 @@ def discovery_document(issuer: str, *, openid: bool) -> dict[str, Any]:
         "scopes_supported": scopes,
         "response_types_supported": ["code"],
         "response_modes_supported": list(RESPONSE_MODES),
-        "grant_types_supported": sorted(TOKEN_GRANTS),
+        "grant_types_supported": sorted(GRANT_HANDLERS),
         "token_endpoint_auth_methods_supported": [
             ClientAuthMethod.CLIENT_SECRET_BASIC.value, ClientAuthMethod.CLIENT_SECRET_POST.value,
             ClientAuthMethod.NONE.value],

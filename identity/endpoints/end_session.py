@@ -11,21 +11,23 @@ from urllib.parse import urlencode, urlsplit
 
 from django.contrib.auth import logout
 from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from identity.domain.client import Client
-from identity.endpoints import session as sessions
 from identity.endpoints.authorize import read_authorize_params
-from identity.endpoints.csrf import csrf_protect_form
-from identity.endpoints.issuer import get_issuer
 from identity.errors import InvalidToken, OAuthError
-from identity.rendering import error_page, html_headers
-from identity.stores import ClientStore, find_enabled_client, get_client_store
-from identity.tokens.keys import get_key_ring
+from identity.http import session as sessions
+from identity.http.csrf import csrf_protect_form
+from identity.http.frame import answer
+from identity.http.issuer import get_issuer
+from identity.http.rendering import error_page, html_headers
+from identity.stores.interfaces import ClientStore, find_enabled_client
+from identity.stores.registry import get_client_store, get_key_ring
 from identity.tokens.subject import subject_for
-from identity.validation.jwt_tokens import decode_id_token_hint
+from identity.tokens.verification import decode_id_token_hint
 
 logger = logging.getLogger(__name__)
 CONFIRMED = "confirm_logout"
@@ -33,19 +35,25 @@ CONFIRMED = "confirm_logout"
 
 @csrf_exempt  # RPs send users here cross-site; signing out without a valid hint needs a
 @require_http_methods(["GET", "POST"])  # confirmation, which is CSRF-checked below
-def end_session_endpoint(http: HttpRequest) -> HttpResponse:
+def end_session_endpoint(http: HttpRequest) -> HttpResponseBase:
     """Sign the user out, tell every client of the session, then return to the client."""
-    try:
-        params = read_authorize_params(http)
-    except OAuthError as err:
+
+    def page(err: OAuthError) -> HttpResponseBase:
         return error_page(http, err)
+
+    return answer(http, lambda: _end_session(http), refuse=page, fail=page)
+
+
+def _end_session(http: HttpRequest) -> HttpResponseBase:
+    params = read_authorize_params(http)
     store = get_client_store()
     issuer = get_issuer(http)
     client, hint_sub = _hinted_client(params, store, issuer)
     target = _post_logout_redirect(params, client)
     user = getattr(http, "user", None)
     signed_in = user is not None and user.is_authenticated
-    matches = client is not None and signed_in and hint_sub == subject_for(client, str(user.pk))
+    matches = (client is not None and user is not None and signed_in
+               and hint_sub == subject_for(client, str(user.pk)))
     if signed_in and not matches and (CONFIRMED not in params or http.method != "POST"):
         shown = {k: v for k, v in params.items() if k != CONFIRMED}
         return html_headers(render(http, "identity/logout_confirm.html", {"params": shown}))

@@ -12,14 +12,13 @@ from typing import Any, Final
 from django.http import HttpRequest, HttpResponse
 
 from identity import clock
-from identity.endpoints.caller import Caller, authenticated_caller
-from identity.endpoints.guard import back_channel
-from identity.endpoints.issuer import get_issuer
 from identity.errors import InvalidRequest
-from identity.rendering import json_response
-from identity.stores import get_client_store, get_grant_store, get_user_store
-from identity.tokens.keys import get_key_ring
-from identity.validation.token_lookup import ACCESS_TOKEN, FoundToken, find_token
+from identity.grants.lookup import ACCESS_TOKEN, FoundToken, find_token
+from identity.http.client_authentication import Caller, authenticated_caller
+from identity.http.frame import back_channel
+from identity.http.issuer import get_issuer
+from identity.http.rendering import json_response
+from identity.stores.registry import get_client_store, get_grant_store, get_key_ring, get_user_store
 
 INACTIVE: Final = {"active": False}
 _MEMBERS: Final = ("scope", "client_id", "sub", "aud", "iss", "exp", "iat", "nbf", "jti")

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
 
-from identity.cors import with_cors
-from identity.endpoints.guard import protocol_errors
 from identity.errors import MethodNotAllowed
-from identity.rendering import json_response
-from identity.tokens.keys import get_key_ring
+from identity.http.cors import with_cors
+from identity.http.frame import protocol_errors
+from identity.http.rendering import json_response
+from identity.stores.registry import get_key_ring
 
 # Short, so that a key announced or retired is seen well within the propagation time.
 CACHE_SECONDS = 300

@@ -13,28 +13,17 @@ from collections.abc import Mapping
 from django.http import HttpRequest, HttpResponse
 
 from identity import clock, signals
-from identity.endpoints.caller import authenticated_client
-from identity.endpoints.guard import back_channel
-from identity.endpoints.issuer import get_issuer
-from identity.errors import InvalidRequest, OAuthError
-from identity.rendering import json_response
-from identity.stores import get_client_store, get_grant_store
-from identity.tokens.keys import get_key_ring
-from identity.validation.token_lookup import (
-    REFRESH_TOKEN,
-    deny_list_entry,
-    find_token,
-    jwt_identifier,
-    jwt_revocable,
-)
+from identity.errors import InvalidRequest, UnsupportedTokenType
+from identity.grants.families import revoke_family
+from identity.grants.lookup import REFRESH_TOKEN, find_token, jwt_revocable
+from identity.grants.records import deny_list_entry, jwt_identifier
+from identity.http.client_authentication import authenticated_client
+from identity.http.frame import back_channel
+from identity.http.issuer import get_issuer
+from identity.http.rendering import json_response
+from identity.stores.registry import get_client_store, get_grant_store, get_key_ring
 
 logger = logging.getLogger(__name__)
-
-
-class UnsupportedTokenType(OAuthError):
-    """RFC 7009 §2.2.1: this kind of token cannot be revoked here."""
-
-    error = "unsupported_token_type"
 
 
 @back_channel("token", "client_secret", cors=True)
@@ -58,8 +47,7 @@ def revocation_endpoint(http: HttpRequest, params: Mapping[str, str]) -> HttpRes
                                      found.subject_id or "", now))
     elif found.kind == REFRESH_TOKEN:
         # The refresh token's family: the tokens issued with it, reference access tokens too.
-        grants.remove_family(found.grant.family or found.grant.key)
-        grants.remove(found.grant.key)
+        revoke_family(grants, found.grant)
     else:
         grants.remove(found.grant.key)
     signals.token_revoked.send(revocation_endpoint, client_id=client.client_id,

@@ -11,10 +11,6 @@ from django.views.decorators.csrf import csrf_exempt
 
 from identity import clock
 from identity.constants import StandardScope
-from identity.cors import with_cors
-from identity.endpoints.forms import read_form
-from identity.endpoints.guard import protocol_errors
-from identity.endpoints.issuer import get_issuer
 from identity.errors import (
     InsufficientScope,
     InvalidRequest,
@@ -22,16 +18,20 @@ from identity.errors import (
     MethodNotAllowed,
     MissingToken,
 )
-from identity.rendering import json_response
-from identity.stores import (
+from identity.grants.lookup import ACCESS_TOKEN, find_token
+from identity.http.cors import with_cors
+from identity.http.forms import read_form
+from identity.http.frame import protocol_errors
+from identity.http.issuer import get_issuer
+from identity.http.rendering import json_response
+from identity.stores.registry import (
     get_client_store,
     get_grant_store,
+    get_key_ring,
     get_resource_store,
     get_user_store,
 )
-from identity.tokens.keys import get_key_ring
 from identity.tokens.subject import subject_for
-from identity.validation.token_lookup import ACCESS_TOKEN, find_token
 
 
 def bearer_token(http: HttpRequest) -> str:

@@ -28,7 +28,7 @@ from identity.conf import identity_settings
 from identity.domain.client import Client
 from identity.domain.resources import Resources
 from identity.freshness import cache_is_shared, current_generation
-from identity.stores import ClientStore, ResourceStore
+from identity.stores.interfaces import ClientStore, ResourceStore
 from identity.stores.memory import InMemoryResourceStore
 
 logger = logging.getLogger(__name__)
@@ -67,12 +67,12 @@ class StampedCache:
                 cache.set_many({key: value, _stamp_key(key): stamp}, timeout)
             except Exception:
                 logger.warning("cache unavailable; not caching", exc_info=True)
-                return value  # type: ignore[no-any-return]
+                return value
         with self._lock:
             if len(self._memo) >= MEMO_LIMIT:
                 self._memo.clear()
             self._memo[key] = (stamp, value)
-        return value  # type: ignore[no-any-return]
+        return value
 
     def delete(self, key: str) -> None:
         """Invalidate `key` in the shared cache (and so in every process)."""

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Iterator, Sequence
 
 from identity.domain.client import Client
 from identity.domain.resources import Resources
-from identity.stores import ClientStore, ResourceStore
+from identity.stores.interfaces import ClientStore, ResourceStore
 
 
 class ChainClientStore:

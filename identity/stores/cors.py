@@ -1,6 +1,7 @@
 """Which browser origins may call the back-channel endpoints: the clients' AllowedCorsOrigins.
 
 Spec: IdentityServer `ICorsPolicyService` (in-memory, EF and caching implementations).
+The interface is `interfaces.CorsPolicy`; the process's policy is `registry.get_cors_policy()`.
 """
 
 from __future__ import annotations
@@ -8,24 +9,16 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Iterable, Sequence
-from typing import Protocol
 
 from django.core.cache import caches
 
 from identity.conf import identity_settings
 from identity.domain.client import Client
 from identity.freshness import cache_is_shared, current_generation
+from identity.stores.interfaces import CorsPolicy
 
 logger = logging.getLogger(__name__)
 CORS_TIMEOUT = 60  # seconds; a disabled client's origin may answer CORS this long
-
-
-class CorsPolicy(Protocol):
-    """Decide whether an origin belongs to an enabled client."""
-
-    def is_origin_allowed(self, origin: str) -> bool:
-        """Return True when some enabled client lists `origin`."""
-        ...
 
 
 class ClientListCorsPolicy:
@@ -81,27 +74,3 @@ class ChainCorsPolicy:
     def is_origin_allowed(self, origin: str) -> bool:
         """Return True when one policy allows `origin`."""
         return any(p.is_origin_allowed(origin) for p in self.policies)
-
-
-_policy: CorsPolicy | None = None
-
-
-def get_cors_policy() -> CorsPolicy:
-    """Return the process's CORS policy: the JSON file's clients, then the cached store's."""
-    global _policy
-    if _policy is None:
-        policy: CorsPolicy = CachingCorsPolicy(identity_settings.CORS_POLICY())
-        path = identity_settings.CLIENTS_FILE
-        if path:
-            from identity.stores.config_file import config_file_stores
-
-            file_policy = ClientListCorsPolicy(config_file_stores(path)[0].all_clients())
-            policy = ChainCorsPolicy([file_policy, policy])
-        _policy = policy
-    return _policy
-
-
-def reset_cors_policy() -> None:
-    """Forget the built policy."""
-    global _policy
-    _policy = None

@@ -1,11 +1,22 @@
-"""Stores over Python objects (IdentityServer `InMemoryClientStore` / `InMemoryResourcesStore`)."""
+"""Stores over Python objects (IdentityServer `InMemoryClientStore`, `InMemoryResourcesStore`,
+`InMemoryPersistedGrantStore`): for tests, and for a single process that may lose its grants."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+import threading
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
 
 from identity.domain.client import Client
+from identity.domain.grants import (
+    GRANT_ISSUED_JTI,
+    GRANT_REVOKED_JTI,
+    PersistedGrant,
+)
 from identity.domain.resources import Resources
+from identity.grants.records import deny_list_entry, issued_jwt_data
 
 
 class InMemoryClientStore:
@@ -59,3 +70,92 @@ class InMemoryResourceStore:
     def all_resources(self) -> Resources:
         """Return everything."""
         return self._resources
+
+
+class InMemoryPersistedGrantStore:
+    """Grants in a dict of one process, with the database store's semantics: one-time
+    consumption under a lock, and revoked families' JWTs put on the deny list."""
+
+    def __init__(self) -> None:
+        self.grants: dict[str, PersistedGrant] = {}
+        self._lock = threading.Lock()
+
+    def store(self, grant: PersistedGrant) -> None:
+        """Save a new grant; recording an issued JWT that is already recorded does nothing."""
+        with self._lock:
+            if grant.type == GRANT_ISSUED_JTI and grant.key in self.grants:
+                return
+            if grant.key in self.grants:
+                raise ValueError(f"a grant with key {grant.key!r} exists already")
+            self.grants[grant.key] = grant
+
+    def get(self, key: str) -> PersistedGrant | None:
+        """Return the grant under `key`, or None."""
+        return self.grants.get(key)
+
+    def consume(self, key: str, now: datetime) -> bool:
+        """Mark the grant used; True only for the first caller."""
+        with self._lock:
+            grant = self.grants.get(key)
+            if grant is None or grant.consumed is not None:
+                return False
+            self.grants[key] = replace(grant, consumed=now)
+            return True
+
+    def set_expiration(self, key: str, expires: datetime | None) -> None:
+        """Move a grant's expiration."""
+        with self._lock:
+            grant = self.grants.get(key)
+            if grant is not None:
+                self.grants[key] = replace(grant, expires=expires)
+
+    def remove_family(self, family: str) -> int:
+        """Delete a family's grants; its recorded JWTs go on the deny list until they expire."""
+        with self._lock:
+            members = [g for g in self.grants.values() if g.family == family]
+            for grant in members:
+                del self.grants[grant.key]
+            for grant in members:
+                if grant.type == GRANT_ISSUED_JTI:
+                    issued = issued_jwt_data(grant.data)
+                    entry = deny_list_entry(issued.jti, issued.exp, grant.client_id,
+                                            grant.subject_id, grant.created)
+                    self.grants[entry.key] = entry
+            return len(members)
+
+    def remove(self, key: str) -> None:
+        """Delete one grant."""
+        with self._lock:
+            self.grants.pop(key, None)
+
+    def remove_all(self, subject_id: str, client_id: str) -> int:
+        """Delete every grant of a user for a client, deny-list entries excepted."""
+        with self._lock:
+            doomed = [g for g in self.grants.values() if g.subject_id == subject_id
+                      and g.client_id == client_id and g.type != GRANT_REVOKED_JTI]
+        removed = 0
+        for family in {g.family for g in doomed if g.family}:
+            removed += self.remove_family(family)
+        with self._lock:
+            for grant in doomed:
+                if self.grants.pop(grant.key, None) is not None:
+                    removed += 1
+        return removed
+
+
+class InMemoryUserStore:
+    """Users as a mapping of subject id to claims; those in `inactive` may get no tokens."""
+
+    def __init__(self, users: Mapping[str, Mapping[str, Any]],
+                 inactive: Iterable[str] = ()) -> None:
+        self.users = {subject: dict(claims) for subject, claims in users.items()}
+        self.inactive = set(inactive)
+
+    def is_active(self, subject_id: str) -> bool:
+        """Tell whether the user exists and is active."""
+        return subject_id in self.users and subject_id not in self.inactive
+
+    def claims(self, subject_id: str, claim_types: Iterable[str]) -> dict[str, Any]:
+        """Return the user's claims of these types."""
+        own = self.users.get(subject_id, {})
+        return {name: own[name] for name in claim_types if name in own}

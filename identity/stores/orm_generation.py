@@ -13,7 +13,7 @@ from collections.abc import Callable
 from django.db import DatabaseError, IntegrityError, connection, connections, router, transaction
 from django.db.models import F
 
-from identity.models import ConfigurationGeneration
+from identity.models import ConfigurationGeneration, column
 
 NAME = "config"
 LOCK = "lock"
@@ -22,7 +22,8 @@ LOCK = "lock"
 @functools.cache
 def _select_sql(quote: Callable[[str], str]) -> str:
     table = ConfigurationGeneration._meta
-    name, value = quote(table.pk.column), quote(table.get_field("value").column)
+    name = quote(column(ConfigurationGeneration, "pk"))
+    value = quote(column(ConfigurationGeneration, "value"))
     return f"SELECT {name}, {value} FROM {quote(table.db_table)} WHERE {name} IN (%s, %s)"
 
 

@@ -10,32 +10,34 @@ from datetime import UTC, datetime
 from typing import Any
 
 from django.db import connections, router, transaction
+from django.db.models import QuerySet
 from django.utils.dateparse import parse_datetime
 
 from identity.domain.grants import GRANT_ISSUED_JTI, GRANT_REVOKED_JTI, Consent, PersistedGrant
+from identity.grants.records import deny_list_entry, issued_jwt_data
 from identity.models import Consent as ConsentRow
 from identity.models import PersistedGrant as GrantRow
+from identity.models import column
 
 _GRANT_FIELDS = tuple(f.name for f in dataclasses.fields(PersistedGrant))
 
 
-def _deny_issued(rows: Any) -> None:
+def _deny_issued(rows: QuerySet[GrantRow]) -> None:
     """Put the JWT access tokens recorded among `rows` on the deny list until they expire."""
-    from identity.validation.token_lookup import deny_list_entry  # pure; avoids an import cycle
-
     for row in rows.filter(type=GRANT_ISSUED_JTI):
-        # data["jti"] is the token's jti, or "sha256:<digest>" for a token issued without one.
-        entry = deny_list_entry(row.data["jti"], int(row.data["exp"]), row.client_id,
-                                row.subject_id, row.created)
+        # The record names the token by its jti, or "sha256:<digest>" when it has none.
+        issued = issued_jwt_data(row.data)
+        entry = deny_list_entry(issued.jti, issued.exp, row.client_id, row.subject_id,
+                                row.created)
         GrantRow.objects.update_or_create(
             key=entry.key, defaults={f: getattr(entry, f) for f in _GRANT_FIELDS if f != "key"})
 
 
 @functools.cache
 def _select_sql(vendor: str, quote: Callable[[str], str]) -> str:
-    columns = ", ".join(quote(GrantRow._meta.get_field(f).column) for f in _GRANT_FIELDS)
+    columns = ", ".join(quote(column(GrantRow, f)) for f in _GRANT_FIELDS)
     return (f"SELECT {columns} FROM {quote(GrantRow._meta.db_table)} "
-            f"WHERE {quote(GrantRow._meta.pk.column)} = %s")
+            f"WHERE {quote(column(GrantRow, 'pk'))} = %s")
 
 
 def _datetime(value: Any) -> datetime | None:

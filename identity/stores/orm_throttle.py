@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from django.db import IntegrityError, connections, router, transaction
 from django.db.models import F
 
-from identity.models import FailureCount
+from identity.models import FailureCount, column
 
 CLEANUP_CHANCE = 0.01  # a failure also deletes expired counters now and then
 
@@ -24,7 +24,7 @@ CLEANUP_CHANCE = 0.01  # a failure also deletes expired counters now and then
 @functools.cache
 def _select_sql(quote: Callable[[str], str], keys: int) -> str:
     table = FailureCount._meta
-    key, count, expires = (quote(table.get_field(f).column) for f in ("key", "count", "expires"))
+    key, count, expires = (quote(column(FailureCount, f)) for f in ("key", "count", "expires"))
     marks = ", ".join(["%s"] * keys)
     return (f"SELECT {key}, {count} FROM {quote(table.db_table)} "
             f"WHERE {key} IN ({marks}) AND {expires} > %s")

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.base_user import AbstractBaseUser
 
 from identity.conf import identity_settings
 
@@ -32,7 +33,7 @@ def default_user_claims(user: Any, claim_types: frozenset[str]) -> dict[str, Any
 class DjangoUserStore:
     """Look users up by subject id (the primary key) in Django's user model."""
 
-    def _user(self, subject_id: str) -> Any | None:
+    def _user(self, subject_id: str) -> AbstractBaseUser | None:
         model = get_user_model()
         try:
             return model._default_manager.filter(pk=subject_id, is_active=True).first()

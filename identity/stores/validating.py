@@ -9,7 +9,7 @@ import logging
 from collections.abc import Iterator
 
 from identity.domain.client import Client
-from identity.stores import ClientStore
+from identity.stores.interfaces import ClientStore
 from identity.validation.client_config import validate_client
 
 logger = logging.getLogger(__name__)

@@ -84,9 +84,8 @@ def id_token_claims(request: ValidatedTokenRequest, issuer: str, now: int, acces
         "sid": session.session_id,
         "amr": list(session.amr),
     }
-    nonce = request.grant.data.get("nonce") if request.grant is not None else None
-    if nonce and request.grant_type == GrantType.AUTHORIZATION_CODE:
-        claims["nonce"] = nonce
+    if request.nonce:  # set by a code exchange only: an ID token from a refresh has none
+        claims["nonce"] = request.nonce
     for name, value in user_claims.items():
         claims.setdefault(name, value)
     return claims

@@ -11,6 +11,7 @@ import base64
 import binascii
 import json
 import re
+from collections.abc import Callable
 from typing import Any, Final
 
 from cryptography.exceptions import InvalidSignature
@@ -18,13 +19,14 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
+from identity.errors import JwsError as JwsError  # importable from here too
+
 PublicKey = rsa.RSAPublicKey | ec.EllipticCurvePublicKey
 _SEGMENT: Final = re.compile(r"[A-Za-z0-9_-]*")
-_HASHES: Final = {"256": hashes.SHA256, "384": hashes.SHA384, "512": hashes.SHA512}
+_HASHES: Final[dict[str, Callable[[], hashes.HashAlgorithm]]] = {
+    "256": hashes.SHA256, "384": hashes.SHA384, "512": hashes.SHA512}
 
 
-class JwsError(ValueError):
-    """The token is malformed or its signature does not verify."""
 
 
 def _b64(segment: str) -> bytes:

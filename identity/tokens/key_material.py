@@ -12,14 +12,14 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from identity.errors import KeyDecryptionError as KeyDecryptionError  # importable from here too
+
 PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
 _CURVES: Final = {"ES256": (ec.SECP256R1, "P-256"), "ES384": (ec.SECP384R1, "P-384"),
                   "ES512": (ec.SECP521R1, "P-521")}
 SUPPORTED: Final = frozenset({"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", *_CURVES})
 
 
-class KeyDecryptionError(Exception):
-    """A stored private key cannot be decrypted with the configured secret."""
 
 
 def generate_private_key(algorithm: str) -> PrivateKey:

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 from identity import clock
 from identity.domain.keys import (
@@ -24,6 +24,7 @@ from identity.domain.keys import (
     published_keys,
     signing_key,
 )
+from identity.stores.interfaces import SigningKeyStore
 from identity.tokens.key_material import (
     KeyDecryptionError,
     PrivateKey,
@@ -35,22 +36,6 @@ from identity.tokens.key_material import (
 
 logger = logging.getLogger(__name__)
 RELOAD_RETRY = 5  # seconds before a failed reload of the keys is tried again
-
-
-class SigningKeyStore(Protocol):
-    """Where keys are kept: every process must see the same ones."""
-
-    def keys(self, algorithm: str) -> list[StoredKey]:
-        """Return every stored key of one algorithm."""
-        ...
-
-    def add(self, key: StoredKey) -> bool:
-        """Store a key; False when that generation exists already."""
-        ...
-
-    def revoke(self, kids: list[str], at: datetime) -> list[StoredKey]:
-        """Mark keys revoked; return those that were not revoked already."""
-        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,37 +220,3 @@ class KeyRing:
             logger.info("signing key %s (%s) created, signs from %s", key.kid, alg, activates)
             self._loaded[key.kid] = LoadedKey(key, private)
         return key
-
-
-_ring: KeyRing | None = None
-_ring_lock = threading.Lock()
-
-
-def get_key_ring() -> KeyRing:
-    """Return this process's key ring, built from settings on first use."""
-    global _ring
-    if _ring is None:
-        with _ring_lock:
-            if _ring is None:
-                _ring = _build()
-    return _ring
-
-
-def reset_key_ring() -> None:
-    """Forget the key ring (settings changed, or a test)."""
-    global _ring
-    _ring = None
-
-
-def _build() -> KeyRing:
-    from django.conf import settings
-
-    from identity.conf import identity_settings
-    from identity.freshness import current_generation
-    from identity.stores.orm_keys import OrmSigningKeyStore
-
-    policy = RotationPolicy(identity_settings.KEY_ROTATION_INTERVAL,
-                            identity_settings.KEY_PROPAGATION_TIME, identity_settings.KEY_RETENTION)
-    return KeyRing(OrmSigningKeyStore(), list(identity_settings.SIGNING_ALGORITHMS), policy,
-                   identity_settings.KEY_ENCRYPTION_SECRET or settings.SECRET_KEY,
-                   identity_settings.KEY_REFRESH_INTERVAL, current_generation)

@@ -22,7 +22,7 @@ from identity.errors import (
     UnauthorizedClient,
     UnsupportedResponseType,
 )
-from identity.stores import ClientStore, ResourceStore, find_enabled_client
+from identity.stores.interfaces import ClientStore, ResourceStore, find_enabled_client
 from identity.validation import pkce
 from identity.validation.client_support import unsupported_problems
 from identity.validation.redirect_uri import redirect_uri_matches
@@ -57,6 +57,13 @@ def trusted_client_and_redirect(params: Mapping[str, str],
     return client, redirect_uri
 
 
+def error_response_mode(params: Mapping[str, str]) -> str:
+    """Return how an error goes back to the client: the requested mode when it is one we
+    support, else the query (RFC 6749 §4.1.2.1)."""
+    mode = params.get("response_mode", "query")
+    return mode if mode in RESPONSE_MODES else "query"
+
+
 def validate_authorize_request(params: Mapping[str, str], client: Client, redirect_uri: str,
                                store: ResourceStore) -> ValidatedAuthorizeRequest:
     """Check every other parameter; raise a redirectable OAuthError on the first problem."""
@@ -79,7 +86,7 @@ def validate_authorize_request(params: Mapping[str, str], client: Client, redire
             "the client's configuration uses features this server does not support yet",
             detail="; ".join(p.describe(client.client_id) for p in unsupported))
     response_mode = params.get("response_mode", "query")
-    if response_mode not in RESPONSE_MODES:
+    if response_mode != error_response_mode(params):
         raise InvalidRequest("response_mode must be query, fragment or form_post")
     scopes, resources = _scopes(parse_scope(params.get("scope")), client, store)
     challenge, method = pkce.validate_challenge(client, params.get("code_challenge"),

@@ -17,7 +17,7 @@ from identity.constants import CLIENT_ID, CLIENT_SECRET, ClientAuthMethod
 from identity.domain.client import Client
 from identity.errors import InvalidClient, InvalidRequest
 from identity.hashing import verify_shared_secret
-from identity.stores import ClientStore, find_enabled_client
+from identity.stores.interfaces import ClientStore, find_enabled_client
 
 BASIC_CHALLENGE: Final = 'Basic realm="identity", charset="UTF-8"'
 

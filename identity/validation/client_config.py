@@ -34,6 +34,7 @@ MAX_CLIENT_ID_LENGTH: Final = 200
 MAX_URI_LENGTH: Final = 2000
 _SCHEME: Final = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*$")
 # Schemes that run code or read local data in a browser: never a redirect target.
+_SERIALISED_ORIGIN: Final = re.compile(r"https?://(\[[0-9a-f:.]+\]|[^/?#:@\[\]\s]+)(:[1-9][0-9]{0,4})?")
 _DANGEROUS_SCHEMES: Final = frozenset({"javascript", "data", "vbscript", "file", "about", "blob"})
 _POSITIVE_LIFETIMES: Final = (
     "identity_token_lifetime", "access_token_lifetime", "authorization_code_lifetime",
@@ -296,8 +297,10 @@ def cors_origin_problems(origin: str) -> list[str]:
         parts.port  # noqa: B018 - raises ValueError on a bad port
     except ValueError:
         bad_port = True
+    # Browsers send the origin serialised (RFC 6454 §6.2) and the CORS policies compare it as a
+    # string: an empty query, an empty or zero-padded port would parse but never match.
     if (bad_port or not parts.hostname or parts.path or parts.query or parts.username is not None
-            or origin != origin.lower()):
+            or origin != origin.lower() or not _SERIALISED_ORIGIN.fullmatch(origin)):
         return [f"{origin!r} is not a bare origin; write it as scheme://host[:port] in lower "
                 f"case, with no path or trailing slash, e.g. https://app.example.com."]
     return []

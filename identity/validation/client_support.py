@@ -26,7 +26,7 @@ from identity.constants import (
     SecretType,
 )
 from identity.domain.client import Client
-from identity.json_names import json_name
+from identity.identityserver_names import json_name
 
 # Grant types with a token-endpoint grant (refresh_token follows AllowOfflineAccess instead).
 SUPPORTED_GRANT_TYPES: Final = frozenset({GrantType.AUTHORIZATION_CODE,
@@ -34,7 +34,7 @@ SUPPORTED_GRANT_TYPES: Final = frozenset({GrantType.AUTHORIZATION_CODE,
 _STRING_CLAIM_TYPES: Final = frozenset({CLAIM_VALUE_TYPE_STRING,
                                         "http://www.w3.org/2001/XMLSchema#string"})
 # Keys of the free-form Properties that the server reads, and the values it understands
-# (REVOCABLE_JWT_PROPERTY is read by validation/token_lookup.py).
+# (REVOCABLE_JWT_PROPERTY is read by grants/lookup.py).
 KNOWN_PROPERTIES: Final = {REVOCABLE_JWT_PROPERTY: ("true", "false")}
 
 

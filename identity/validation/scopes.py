@@ -13,11 +13,11 @@ from identity.constants import StandardScope
 from identity.domain.client import Client
 from identity.domain.resources import Resources
 from identity.errors import InvalidScope
-from identity.stores import ResourceStore
+from identity.stores.interfaces import ResourceStore
 
 # Scopes that only make sense with a user: the standard identity scopes and offline_access.
 _USER_SCOPES: Final = frozenset(s.value for s in StandardScope)
-_SCOPE_TOKEN: Final = re.compile(r"^[\x21\x23-\x5b\x5d-\x7e]+$")  # NQCHAR, RFC 6749 §3.3
+_SCOPE_TOKEN: Final = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]+")  # NQCHAR, RFC 6749 §3.3
 
 
 def parse_scope(value: str | None) -> tuple[str, ...]:
@@ -26,7 +26,7 @@ def parse_scope(value: str | None) -> tuple[str, ...]:
         return ()
     names = tuple(dict.fromkeys(value.split(" ")))
     for name in names:
-        if not _SCOPE_TOKEN.match(name):
+        if not _SCOPE_TOKEN.fullmatch(name):  # match() with $ would let a final newline by
             raise InvalidScope("the scope parameter is malformed")
     return names
 

@@ -18,8 +18,8 @@ from django.db.models import Q
 from identity import clock
 from identity.domain.grants import GRANT_REFRESH_TOKEN
 from identity.models import PersistedGrant
-from identity.stores.orm_keys import OrmSigningKeyStore
 from identity.stores.orm_throttle import delete_expired as delete_expired_counters
+from identity.stores.registry import get_signing_key_store
 
 
 class Command(BaseCommand):
@@ -60,8 +60,8 @@ class Command(BaseCommand):
         self.stdout.write(f"{total} expired or consumed grants deleted")
         # A handful of rows at most: one statement. Revoked keys are kept until they would
         # have expired, so that the admin can still tell what a revoked kid was.
-        keys = OrmSigningKeyStore().delete_expired(now)
-        self.stdout.write(f"{keys} expired signing keys deleted")
+        expired_keys = get_signing_key_store().delete_expired(now)
+        self.stdout.write(f"{expired_keys} expired signing keys deleted")
         counters = delete_expired_counters(now)
         if counters:  # only servers whose cache is not shared count failures in the database
             self.stdout.write(f"{counters} expired failure counters deleted")

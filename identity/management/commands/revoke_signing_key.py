@@ -8,8 +8,9 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import router, transaction
 
 from identity import clock
+from identity.constants import SIGNING_ALGORITHMS
 from identity.models import SigningKey
-from identity.tokens.keys import get_key_ring
+from identity.stores.registry import get_key_ring
 
 
 class Command(BaseCommand):
@@ -29,16 +30,18 @@ class Command(BaseCommand):
         ring = get_key_ring()
         # One transaction: the keys are revoked together with their replacement, or not at all.
         with transaction.atomic(using=router.db_for_write(SigningKey)):
-            known = dict(SigningKey.objects.filter(kid__in=kids)
-                         .values_list("kid", "revoked_at"))
+            # Every algorithm: a key of one no longer configured may still need revoking.
+            known = {key.kid: key.revoked_at for algorithm in sorted(SIGNING_ALGORITHMS)
+                     for key in ring.store.keys(algorithm) if key.kid in kids}
             unknown = [kid for kid in kids if kid not in known]
             if unknown:
                 raise CommandError(f"no signing key with kid {', '.join(unknown)}; nothing "
                                    "revoked")
             revoked, created = ring.revoke(kids)
         for kid in kids:
-            if known[kid] is not None:
-                self.stdout.write(f"{kid}: already revoked at {known[kid].isoformat()}")
+            revoked_at = known[kid]
+            if revoked_at is not None:
+                self.stdout.write(f"{kid}: already revoked at {revoked_at.isoformat()}")
         for key in revoked:
             self.stdout.write(f"{key.algorithm} key {key.kid}: revoked")
         for key in created:

@@ -7,7 +7,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 
 from identity import clock
-from identity.tokens.keys import get_key_ring
+from identity.stores.registry import get_key_ring
 
 
 class Command(BaseCommand):

@@ -10,7 +10,7 @@ from functools import wraps
 
 from django.http import HttpRequest, HttpResponse
 
-from identity.stores.cors import get_cors_policy
+from identity.stores.registry import get_cors_policy
 
 View = Callable[[HttpRequest], HttpResponse]
 MAX_AGE = "600"

@@ -6,9 +6,9 @@ OpenID Connect RP-Initiated Logout §2 (id_token_hint may be expired).
 
 from __future__ import annotations
 
-import time
 from typing import Any, Final
 
+from identity import clock
 from identity.errors import InvalidToken
 from identity.tokens.jws import JwsError, verify
 from identity.tokens.keys import KeyRing
@@ -54,7 +54,7 @@ def _decode(token: str, ring: KeyRing, issuer: str, *, verify_exp: bool,
                            detail=str(exc)) from None
     if claims.get("iss") != issuer or "iat" not in claims:
         raise InvalidToken("the token was not issued here")
-    now = time.time()
+    now = clock.now().timestamp()
     exp, nbf = claims.get("exp"), claims.get("nbf")
     if verify_exp and (not isinstance(exp, int | float) or exp <= now - leeway):
         raise InvalidToken("the token has expired")

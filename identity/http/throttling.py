@@ -44,7 +44,7 @@ def client_address(request: HttpRequest) -> str:
     if value:
         hops = [h.strip() for h in str(value).split(",") if h.strip()]
         if hops:
-            return hops[-min(identity_settings.TRUSTED_PROXIES, len(hops))]
+            return str(hops[-min(identity_settings.TRUSTED_PROXIES, len(hops))])
     return str(request.META.get("REMOTE_ADDR", ""))
 
 

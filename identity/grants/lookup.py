@@ -8,26 +8,26 @@ Spec: RFC 7662 §2.2 (what "active" means), RFC 7009 §2.1.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
 from identity.constants import REVOCABLE_JWT_PROPERTY, TokenUsage
 from identity.domain.client import Client
-from identity.domain.grants import (
-    GRANT_ISSUED_JTI,
-    GRANT_REFERENCE_TOKEN,
-    GRANT_REFRESH_TOKEN,
-    GRANT_REVOKED_JTI,
-    PersistedGrant,
-)
+from identity.domain.grants import GRANT_REFERENCE_TOKEN, GRANT_REFRESH_TOKEN, PersistedGrant
 from identity.errors import InvalidToken
-from identity.stores import ClientStore, PersistedGrantStore
+from identity.grants.handles import handle_key
+from identity.grants.records import (
+    issued_jti_key,
+    jwt_identifier,
+    reference_data,
+    refresh_data,
+    revoked_jti_key,
+)
+from identity.stores.interfaces import ClientStore, PersistedGrantStore
 from identity.tokens.keys import KeyRing
 from identity.tokens.subject import subject_for
-from identity.validation.grants.authorization_code import handle_key
-from identity.validation.jwt_tokens import decode_own_jwt
+from identity.tokens.verification import decode_own_jwt
 
 ACCESS_TOKEN: Final = "access_token"
 REFRESH_TOKEN: Final = "refresh_token"
@@ -60,25 +60,10 @@ def is_jwt(token: str) -> bool:
     return token.count(".") == 2
 
 
-def jwt_identifier(claims: dict[str, Any], token: str) -> str:
-    """Return what names a JWT access token on the deny list: its jti, else its digest.
-
-    Clients with IncludeJwtId off get tokens without jti; their SHA-256 names them instead.
-    """
-    jti = claims.get("jti")
-    return str(jti) if jti else "sha256:" + hashlib.sha256(token.encode("ascii")).hexdigest()
 
 
-def revoked_jti_key(identifier: str) -> str:
-    """Return the deny-list key of a JWT (its `jwt_identifier`)."""
-    return "jti:" + hashlib.sha256(identifier.encode("utf-8")).hexdigest()[:60]
 
 
-def issued_jti_key(identifier: str, family: str = "") -> str:
-    """Return the key of the record of a JWT issued within a grant family: by the token alone,
-    or, for a second family that was issued the very same token, by family and token."""
-    named = f"{family}|{identifier}" if family else identifier
-    return "ajti:" + hashlib.sha256(named.encode("utf-8")).hexdigest()[:59]
 
 
 def jwt_revocable(client: Client | None) -> bool:
@@ -98,7 +83,7 @@ def find_token(token: str, *, ring: KeyRing, issuer: str, grants: PersistedGrant
     client = clients.find_client_by_id(grant.client_id)
     subject = grant.subject_id or None
     if grant.type == GRANT_REFERENCE_TOKEN:
-        return FoundToken(ACCESS_TOKEN, dict(grant.data["claims"]), grant.client_id, grant,
+        return FoundToken(ACCESS_TOKEN, reference_data(grant).claims, grant.client_id, grant,
                           client, subject)
     if grant.type == GRANT_REFRESH_TOKEN:
         rotates = client is None or client.refresh_token_usage == TokenUsage.OneTimeOnly
@@ -106,7 +91,7 @@ def find_token(token: str, *, ring: KeyRing, issuer: str, grants: PersistedGrant
             return None
         shown = subject_for(client, grant.subject_id) if client is not None else grant.subject_id
         claims = {"iss": issuer, "client_id": grant.client_id, "sub": shown,
-                  "scope": " ".join(grant.data.get("scopes", [])),
+                  "scope": " ".join(refresh_data(grant).scopes),
                   "iat": int(grant.created.timestamp())}
         if grant.expires is not None:
             claims["exp"] = int(grant.expires.timestamp())
@@ -143,22 +128,4 @@ def _find_jwt(token: str, ring: KeyRing, issuer: str, grants: PersistedGrantStor
     return FoundToken(ACCESS_TOKEN, claims, client_id, client=client, subject_id=subject)
 
 
-def issued_jti_entry(identifier: str, claims: dict[str, Any], client_id: str, subject_id: str,
-                     family: str, now: datetime, *, per_family: bool = False) -> PersistedGrant:
-    """Build the record of a JWT access token issued within a grant family (`jwt_identifier`
-    names it), which also names its user for pairwise clients."""
-    return PersistedGrant(
-        key=issued_jti_key(identifier, family if per_family else ""), type=GRANT_ISSUED_JTI,
-        client_id=client_id,
-        subject_id=subject_id, family=family, created=now,
-        expires=datetime.fromtimestamp(int(claims["exp"]), now.tzinfo),
-        data={"jti": identifier, "exp": int(claims["exp"])})
 
-
-def deny_list_entry(identifier: str, exp: int, client_id: str, subject_id: str,
-                    now: datetime) -> PersistedGrant:
-    """Build the deny-list record of a revoked JWT access token, kept until it expires."""
-    return PersistedGrant(
-        key=revoked_jti_key(identifier), type=GRANT_REVOKED_JTI, client_id=client_id,
-        subject_id=subject_id, created=now,
-        expires=datetime.fromtimestamp(exp, now.tzinfo), data={})

@@ -11,11 +11,12 @@ from dataclasses import dataclass
 
 from django.http import HttpRequest
 
-from identity import clock, signals, throttling
+from identity import clock, signals
 from identity.domain.client import Client
 from identity.errors import InvalidClient
 from identity.hashing import verify_shared_secret
-from identity.stores import get_client_store, get_resource_store
+from identity.http import throttling
+from identity.stores.registry import get_client_store, get_resource_store
 from identity.validation.client_auth import (
     ClientCredentials,
     authenticate_client,

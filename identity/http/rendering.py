@@ -5,15 +5,18 @@ from __future__ import annotations
 import json
 import logging
 import secrets
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, TypeVar
 from urllib.parse import urlencode, urlsplit
 
 from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import render
 
 from identity.errors import OAuthError
 
 logger = logging.getLogger(__name__)
+R = TypeVar("R", bound=HttpResponseBase)
 _JSON = "application/json"
 
 
@@ -41,12 +44,12 @@ def error_json(err: OAuthError) -> HttpResponse:
     return json_response(body, status=err.status, headers=err.headers)
 
 
-def html_headers(response: HttpResponse, *, csp: str = "frame-ancestors 'none'") -> HttpResponse:
+def html_headers(response: R, *, csp: str = "frame-ancestors 'none'") -> R:
     """Mark an HTML page as never framed, never cached, never sniffed and never a referrer.
 
     No referrer: the URLs of these pages carry the authorization request (client, redirect URI,
     state, PKCE challenge), which must not reach the sites they link or redirect to. Their own
-    forms are then posted with `Origin: null`: see identity.endpoints.csrf.
+    forms are then posted with `Origin: null`: see identity.http.csrf.
     """
     response["Content-Security-Policy"] = csp
     response["X-Frame-Options"] = "DENY"
@@ -63,6 +66,8 @@ def error_page(request: HttpRequest, err: OAuthError) -> HttpResponse:
     response = render(request, "identity/error.html",
                       {"error": err.error, "description": err.description},
                       status=err.status if err.status >= 400 else 400)
+    for name, value in err.headers.items():  # Retry-After during an outage
+        response[name] = value
     return html_headers(response)
 
 
@@ -77,7 +82,7 @@ def redirect_to(uri: str) -> HttpResponse:
     return response
 
 
-def authorize_response(request: HttpRequest, redirect_uri: str, params: dict[str, str],
+def authorize_response(request: HttpRequest, redirect_uri: str, params: Mapping[str, str | None],
                        mode: str) -> HttpResponse:
     """Send authorize results to the client: in the query, the fragment, or a form post.
 

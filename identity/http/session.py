@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-import time
+from collections.abc import Callable
 from functools import wraps
 from typing import Any, Final
 
@@ -11,8 +11,10 @@ from django.contrib.auth.signals import user_logged_in
 from django.contrib.auth.views import redirect_to_login
 from django.core import signing
 from django.http import HttpRequest
+from django.http.response import HttpResponseBase
 from django.shortcuts import resolve_url
 
+from identity import clock
 from identity.domain.requests import SignInRequirement, UserSession
 
 AUTH_TIME = "identity.auth_time"
@@ -34,7 +36,7 @@ def record_login(sender: Any, request: HttpRequest, user: Any, **kwargs: Any) ->
     """Start a sign-in session: when, how, and a fresh session id (OIDC `sid`)."""
     if request is None or not hasattr(request, "session"):
         return
-    request.session[AUTH_TIME] = int(time.time())
+    request.session[AUTH_TIME] = clock.timestamp()
     request.session[SESSION_ID] = secrets.token_urlsafe(16)
     request.session[AMR] = ["pwd"]
     request.session[CLIENTS] = []
@@ -125,11 +127,11 @@ def use_sign_in_ticket(http: HttpRequest, ticket_id: str) -> None:
     http.session[USED_SIGN_INS] = used[-USED_SIGN_INS_KEPT:]
 
 
-def signed_in_required(view: Any) -> Any:
+def signed_in_required(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
     """Send anonymous users to IDENTITY['LOGIN_URL'] (not settings.LOGIN_URL), then back."""
 
     @wraps(view)
-    def wrapper(http: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+    def wrapper(http: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if getattr(http, "user", None) is not None and http.user.is_authenticated:
             return view(http, *args, **kwargs)
         from identity.conf import identity_settings  # local: settings may change in tests
