@@ -26,15 +26,15 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import urllib.parse
-import urllib.request
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench import token_endpoint as te  # noqa: E402 - shared process and wrk helpers
+from bench import harness  # noqa: E402 - after the checkout is on sys.path
+from bench import token_endpoint as te  # noqa: E402 - its wrk runs and DOT project
+from bench.harness import ROOT, BenchError, basic, run  # noqa: E402
 
 API_SECRET = "api-secret"
 DOCUMENT = {"IdentityServer": {
@@ -57,7 +57,7 @@ django.setup()
 from datetime import timedelta
 from identity import clock
 from identity.models import PersistedGrant
-from identity.validation.grants.authorization_code import handle_key
+from identity.grants.handles import handle_key
 now = clock.now()
 handles = [secrets.token_urlsafe(32) for _ in range(int(sys.argv[1]))]
 PersistedGrant.objects.bulk_create([PersistedGrant(
@@ -132,19 +132,9 @@ def _lua(work: Path, name: str, text: str) -> Path:
 
 
 def _post(url: str, data: dict[str, str], authorization: str) -> tuple[int, dict]:
-    request = urllib.request.Request(url, data=urllib.parse.urlencode(data).encode(), headers={
-        "Authorization": authorization, "Content-Type": "application/x-www-form-urlencoded"})
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return response.status, json.loads(response.read() or b"{}")
-    except urllib.error.HTTPError as err:
-        return err.code, {}
-
-
-def _basic(user: str, password: str) -> str:
-    import base64
-
-    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+    """POST a form; return the status and, for a 2xx, the JSON body ({} otherwise)."""
+    status, body = harness.post_form(url, data, headers={"Authorization": authorization})
+    return status, json.loads(body or b"{}") if status < 300 else {}
 
 
 def prepare(work: Path, stack: ExitStack, tokens_needed: int) -> list[Target]:
@@ -152,27 +142,24 @@ def prepare(work: Path, stack: ExitStack, tokens_needed: int) -> list[Target]:
     logs.mkdir()
     env = te.project_env(work)
     (work / "clients.json").write_text(json.dumps(DOCUMENT))
-    te.run([sys.executable, "manage.py", "migrate", "--noinput"], cwd=te.ROOT, env=env,
-           what="migrate")
-    te.run([sys.executable, "manage.py", "import_clients", str(work / "clients.json")],
-           cwd=te.ROOT, env=env, what="import_clients")
-    te.run([sys.executable, "-c", MINT, str(tokens_needed), str(work / "handles.txt")],
-           cwd=te.ROOT, env=env, what="minting reference tokens")
-    ours = te.start_gunicorn("ours", Path(sys.executable), "settings.wsgi:application", te.ROOT,
-                             env, logs)
-    stack.callback(te.stop_server, ours)
-    base = f"http://127.0.0.1:{ours.port}"
-    api = _basic("api1", API_SECRET)
+    harness.manage(env, "migrate", "--noinput")
+    harness.manage(env, "import_clients", str(work / "clients.json"))
+    run([sys.executable, "-c", MINT, str(tokens_needed), str(work / "handles.txt")],
+        cwd=ROOT, env=env, what="minting reference tokens")
+    ours = harness.start_server("ours", env, logs / "ours.log")
+    stack.callback(harness.stop_server, ours)
+    base = ours.base
+    api = basic("api1", API_SECRET)
     tokens = {}
     for client_id in ("bench.client", "bench.reference"):
         status, body = _post(base + "/connect/token", {"grant_type": "client_credentials"},
-                             _basic(client_id, te.CLIENT_SECRET))
+                             basic(client_id, te.CLIENT_SECRET))
         if status != 200:
-            raise te.BenchError(f"no token for {client_id}: {status} {body}")
+            raise BenchError(f"no token for {client_id}: {status} {body}")
         tokens[client_id] = body["access_token"]
         status, body = _post(base + "/connect/introspect", {"token": tokens[client_id]}, api)
         if status != 200 or body.get("active") is not True:
-            raise te.BenchError(f"introspection of {client_id}'s token: {status} {body}")
+            raise BenchError(f"introspection of {client_id}'s token: {status} {body}")
     targets = [
         Target("ours: introspect JWT", base + "/connect/introspect",
                _lua(work, "jwt", ONE_BODY.format(body=f"token={tokens['bench.client']}",
@@ -183,18 +170,19 @@ def prepare(work: Path, stack: ExitStack, tokens_needed: int) -> list[Target]:
         Target("ours: revoke reference", base + "/connect/revocation",
                _lua(work, "revoke", EACH_BODY.format(
                    path=work / "handles.txt",
-                   authorization=_basic("bench.reference", te.CLIENT_SECRET)))),
+                   authorization=basic("bench.reference", te.CLIENT_SECRET)))),
     ]
     python = te.ensure_dot_venv()
     project, dot_env = te.prepare_dot(work, python)
-    te.run([str(python), "-c", DOT_TOKENS], cwd=project, env=dot_env, what="DOT tokens")
-    dot = te.start_gunicorn("dot", python, "dotbench.wsgi:application", project, dot_env, logs)
-    stack.callback(te.stop_server, dot)
-    dot_url = f"http://127.0.0.1:{dot.port}/o/introspect/"
+    run([str(python), "-c", DOT_TOKENS], cwd=project, env=dot_env, what="DOT tokens")
+    dot = harness.start_server("dot", dot_env, logs / "dot.log", app="dotbench.wsgi:application",
+                               cwd=project, python=python)
+    stack.callback(harness.stop_server, dot)
+    dot_url = f"{dot.base}/o/introspect/"
     status, body = _post(dot_url, {"token": "introspected-token"},
                          "Bearer resource-server-token")
     if status != 200 or body.get("active") is not True:
-        raise te.BenchError(f"DOT introspection answered {status} {body}")
+        raise BenchError(f"DOT introspection answered {status} {body}")
     targets.append(Target("DOT: introspect", dot_url, _lua(work, "dot", ONE_BODY.format(
         body="token=introspected-token", authorization="Bearer resource-server-token"))))
     return targets
@@ -211,7 +199,8 @@ def main() -> int:
     started = datetime.now(UTC)
     # Revocation needs a live token per request: enough for the fastest plausible rate.
     needed = int(4000 * args.duration * args.rounds) + 10000
-    with ExitStack() as stack, tempfile.TemporaryDirectory(prefix="introspection-") as tmp:
+    # The servers stop (ExitStack) before their folder is removed.
+    with tempfile.TemporaryDirectory(prefix="introspection-") as tmp, ExitStack() as stack:
         targets = prepare(Path(tmp), stack, needed)
         for target in targets:
             te.run_wrk(target.url, target.lua, 2)  # warm-up
@@ -239,17 +228,17 @@ def main() -> int:
               f"({'met' if ref >= 2 else 'missed'}); JWT >= 4x DOT: {jwt:.2f}x "
               f"({'met' if jwt >= 4 else 'missed'})."]
     text = "\n".join(lines) + "\n"
-    te.RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    path = te.RESULTS_DIR / f"introspection-{started:%Y%m%d-%H%M%S}.md"
+    harness.RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    path = harness.RESULTS_DIR / f"introspection-{started:%Y%m%d-%H%M%S}.md"
     path.write_text(text)
-    print("\n" + text + f"written to {path.relative_to(te.ROOT)}")
+    print("\n" + text + f"written to {path.relative_to(ROOT)}")
     return 0
 
 
 if __name__ == "__main__":
     try:
         sys.exit(main())
-    except te.BenchError as exc:
+    except BenchError as exc:
         print(f"\nbenchmark failed: {exc}", file=sys.stderr)
         sys.exit(1)
     except subprocess.CalledProcessError as exc:

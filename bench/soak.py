@@ -26,49 +26,53 @@ end. The table is printed and the numbers written to bench/results/soak.json.
 from __future__ import annotations
 
 import argparse
-import base64
 import hashlib
 import http.client
 import json
 import multiprocessing
 import os
 import platform
-import re
 import secrets
 import signal
-import socket
-import subprocess
 import sys
 import time
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.cookies import SimpleCookie
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-ROOT = Path(__file__).resolve().parent.parent
-RESULTS = ROOT / "bench" / "results"
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench import harness  # noqa: E402 - after the checkout is on sys.path
+from bench.harness import (  # noqa: E402
+    ROOT,
+    WORKERS,
+    Answer,
+    BenchError,
+    Browser,
+    Pkce,
+    cpu_seconds,
+    machine_ticks,
+    rss_kib,
+    worker_pids,
+)
+from tests.helpers.forms import find_csrf_token  # noqa: E402
+
+RESULTS = harness.RESULTS_DIR
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432"
 DATABASE = "soak"
 CACHE_URL = "redis://127.0.0.1:6379/3?key_prefix=soak"
-WORKERS = 2
 FLOWS = ("client_credentials", "authorization_code", "refresh")
 REDIRECT = "http://localhost:21402/signin-oidc"
 SCOPE = "openid profile email api1 offline_access"
 USER, PASSWORD = "alice", "alice-demo-password"
-BASIC = {c: "Basic " + base64.b64encode(f"{c}:secret".encode()).decode()
-         for c in ("service.client", "interactive")}
+BASIC = {c: harness.basic(c, "secret") for c in ("service.client", "interactive")}
 TIMEOUT = 30.0
-# Variables that would change what settings.settings serves; the script sets its own.
-DROPPED_ENV = ("IDENTITY_ISSUER", "ALLOWED_HOSTS", "BEHIND_HTTPS_PROXY", "LOG_LEVEL",
-               "DATABASE_URL", "CACHE_URL", "ENV_FILE", "IDENTITY_CLIENTS_FILE", "DEBUG",
-               "SECRET_KEY", "DJANGO_SETTINGS_MODULE")
 
 
-class SoakError(RuntimeError):
+class SoakError(BenchError):
     """The soak cannot start or go on."""
 
 
@@ -94,43 +98,29 @@ class Tally:
 
 
 class Agent:
-    """A user agent on one flow: cookies, no automatic redirects, every request timed."""
+    """A user agent on one flow (tests/helpers/user_agent.py's Browser), every request timed and
+    every failure counted by kind."""
 
     def __init__(self, port: int, tally: Tally, epoch: float) -> None:
-        self.port, self.tally, self.epoch = port, tally, epoch
-        self.cookies: dict[str, str] = {}
+        self.browser = Browser(port, timeout=TIMEOUT)
+        self.tally, self.epoch = tally, epoch
 
     def send(self, step: str, method: str, path: str, expect: int,
              form: dict[str, str] | None = None,
-             headers: dict[str, str] | None = None) -> tuple[http.client.HTTPResponse, bytes]:
-        sent = dict(headers or {})
-        body = None
-        if form is not None:
-            body = urlencode(form)
-            sent["Content-Type"] = "application/x-www-form-urlencoded"
-        if self.cookies:
-            sent["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+             headers: dict[str, str] | None = None) -> tuple[Answer, bytes]:
         started = time.monotonic()
-        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=TIMEOUT)
         try:
-            connection.request(method, path, body=body, headers=sent)
-            response = connection.getresponse()
-            data = response.read()
+            answer = self.browser.request(method, path, form, headers)
         except TimeoutError as exc:
             raise StepFailed(f"{step}: timeout") from exc
         except OSError as exc:
             raise StepFailed(f"{step}: {type(exc).__name__}") from exc
         except http.client.HTTPException as exc:
             raise StepFailed(f"{step}: {type(exc).__name__}") from exc
-        finally:
-            connection.close()
         self.tally.requests.append((started - self.epoch, time.monotonic() - started))
-        for header in response.headers.get_all("Set-Cookie") or ():
-            for name, morsel in SimpleCookie(header).items():
-                self.cookies[name] = morsel.value
-        if response.status != expect:
-            raise StepFailed(f"{step}: HTTP {response.status}")
-        return response, data
+        if answer.status != expect:
+            raise StepFailed(f"{step}: HTTP {answer.status}")
+        return answer, answer.body
 
 
 def _token_body(step: str, data: bytes, *names: str) -> dict[str, Any]:
@@ -152,22 +142,20 @@ def client_credentials(agent: Agent) -> None:
 
 
 def _csrf(step: str, page: bytes) -> str:
-    found = re.search(rb'name="csrfmiddlewaretoken" value="([^"]+)"', page)
-    if not found:
+    token = find_csrf_token(page)
+    if token is None:
         raise StepFailed(f"{step}: no CSRF token")
-    return found.group(1).decode()
+    return token
 
 
 def authorization_code(agent: Agent) -> dict[str, Any]:
     """Sign in with a new browser and redeem the code; return the token response."""
-    agent.cookies.clear()
-    verifier = secrets.token_urlsafe(48)
-    challenge = base64.urlsafe_b64encode(
-        hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    agent.browser.cookies.clear()
+    pkce = Pkce.new()
     path = "/connect/authorize?" + urlencode({
         "client_id": "interactive", "redirect_uri": REDIRECT, "response_type": "code",
         "scope": SCOPE, "state": secrets.token_urlsafe(8), "nonce": secrets.token_urlsafe(8),
-        "code_challenge": challenge, "code_challenge_method": "S256"})
+        "code_challenge": pkce.challenge, "code_challenge_method": "S256"})
     code = None
     for _ in range(4):  # login, consent, then the client
         response, _ = agent.send("authorize", "GET", path, 302)
@@ -193,7 +181,7 @@ def authorization_code(agent: Agent) -> dict[str, Any]:
         raise StepFailed("authorize: no code")
     _, data = agent.send("token (code)", "POST", "/connect/token", 200, {
         "grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT,
-        "code_verifier": verifier}, {"Authorization": BASIC["interactive"]})
+        "code_verifier": pkce.verifier}, {"Authorization": BASIC["interactive"]})
     return _token_body("token (code)", data, "access_token", "refresh_token", "id_token")
 
 
@@ -239,12 +227,6 @@ def run_flow(flow: str, port: int, epoch: float, deadline: float,
 
 # --- the server ---------------------------------------------------------------------------------
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def ensure_database() -> None:
     """Create the soak database when missing (like `createdb -h 127.0.0.1 -U postgres soak`)."""
     import psycopg
@@ -259,7 +241,7 @@ def ensure_database() -> None:
 
 
 def server_env(port: int) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in DROPPED_ENV}
+    env = harness.environment_without(harness.SETTINGS_ENV)
     env.update({
         "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{DATABASE}",
         "CACHE_URL": CACHE_URL,
@@ -273,91 +255,8 @@ def server_env(port: int) -> dict[str, str]:
     return env
 
 
-def manage(env: dict[str, str], *args: str) -> None:
-    done = subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env,
-                          capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        raise SoakError(f"manage.py {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
-
-
-def start_gunicorn(env: dict[str, str], port: int, log: Path) -> subprocess.Popen[bytes]:
-    """gunicorn as bench/token_endpoint.py starts it: 2 sync workers, its own process group."""
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "settings.wsgi:application", "--bind",
-             f"127.0.0.1:{port}", "--workers", str(WORKERS), "--worker-class", "sync",
-             "--log-level", "warning"],
-            cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-            start_new_session=True)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SoakError(f"gunicorn exited ({process.returncode}); see {log}")
-        if len(worker_pids(process.pid)) == WORKERS:
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=1):
-                    return process
-            except OSError:
-                pass
-        time.sleep(0.1)
-    stop_gunicorn(process)
-    raise SoakError(f"gunicorn did not start within 60 s; see {log}")
-
-
-def stop_gunicorn(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        try:
-            os.killpg(process.pid, signal.SIGTERM)
-            process.wait(timeout=15)
-        except (ProcessLookupError, subprocess.TimeoutExpired):
-            pass
-    try:
-        os.killpg(process.pid, signal.SIGKILL)  # workers left behind by a master that died
-    except (ProcessLookupError, PermissionError):
-        pass
-    process.wait()
-
-
-def worker_pids(master: int) -> list[int]:
-    """Return the pids whose parent is the gunicorn master: its workers."""
-    pids = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            continue
-        if int(fields[1]) == master:
-            pids.append(int(stat.parent.name))
-    return sorted(pids)
-
-
-def rss_kib(pid: int) -> int | None:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    except OSError:
-        pass
-    return None
-
-
-def cpu_seconds(pids: list[int]) -> float:
-    ticks = 0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        ticks += int(fields[11]) + int(fields[12])  # utime, stime
-    return ticks / os.sysconf("SC_CLK_TCK")
-
-
-def machine_ticks() -> tuple[int, int]:
-    """Return (busy, total) CPU ticks of the machine since boot."""
-    values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
-    idle = values[3] + values[4]
-    total = sum(values[:8])
-    return total - idle, total
+def _all_workers_up(server: harness.Server) -> bool:
+    return len(worker_pids(server.process.pid)) == WORKERS
 
 
 # --- the run ------------------------------------------------------------------------------------
@@ -455,14 +354,14 @@ def report(data: dict[str, Any]) -> str:
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     ensure_database()
-    port = free_port()
+    port = harness.free_port()
     env = server_env(port)
     print("migrating and seeding the soak database", flush=True)
-    manage(env, "migrate", "--noinput")
-    manage(env, "seed_demo", "--url", env["IDENTITY_ISSUER"])
+    harness.manage(env, "migrate", "--noinput")
+    harness.manage(env, "seed_demo", "--url", env["IDENTITY_ISSUER"])
     RESULTS.mkdir(parents=True, exist_ok=True)
     log = RESULTS / "soak-server.log"
-    server = start_gunicorn(env, port, log)
+    server = harness.start_server("soak", env, log, port=port, ready=_all_workers_up)
     context = multiprocessing.get_context("fork")
     processes: list[Any] = []
     try:
@@ -471,7 +370,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         for _ in range(3):  # every worker loads its keys and caches
             client_credentials(agent)
             refresh(agent, str(authorization_code(agent)["refresh_token"]))
-        master = server.pid
+        master = server.process.pid
         first_workers = worker_pids(master)
         load_before = os.getloadavg()[0]
         busy0, total0 = machine_ticks()
@@ -507,7 +406,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         for process in processes:
             if process.is_alive():
                 process.terminate()
-        stop_gunicorn(server)
+        harness.stop_server(server)
 
     seconds = float(args.duration)
     flows = summarize(tallies, seconds)
@@ -520,7 +419,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     return {
         "started": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "duration_s": seconds, "elapsed_s": elapsed, "clients_per_flow": args.clients,
-        "machine": {"nproc": ncpu, "cpu": _cpu_model(), "python": platform.python_version(),
+        "machine": {"nproc": ncpu, "cpu": harness.cpu_model(), "python": platform.python_version(),
                     "django": metadata.version("Django"),
                     "gunicorn": metadata.version("gunicorn"),
                     "load_before": load_before, "load_after": os.getloadavg()[0]},
@@ -542,13 +441,6 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
-def _cpu_model() -> str:
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return "unknown"
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--duration", type=float, default=600.0, help="seconds (600)")
@@ -559,7 +451,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.duration <= 0 or args.clients < 1 or args.sample_every <= 0:
         parser.error("--duration and --sample-every must be > 0, --clients >= 1")
-    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+    signal.signal(signal.SIGTERM, harness.exit_on_sigterm)
     data = run(args)
     text = report(data)
     path = RESULTS / "soak.json"
@@ -573,7 +465,7 @@ def main(argv: list[str] | None = None) -> int:
 if __name__ == "__main__":
     try:
         sys.exit(main())
-    except SoakError as exc:
+    except BenchError as exc:  # SoakError, or a server or command that failed
         print(f"soak failed: {exc}", file=sys.stderr)
         sys.exit(2)
     except KeyboardInterrupt:

@@ -33,50 +33,51 @@ import resource
 import secrets
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
-from types import FrameType
 from typing import Any
+from urllib.parse import urlencode
 
-ROOT = Path(__file__).resolve().parent.parent
-RESULTS_DIR = ROOT / "bench" / "results"
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench import harness  # noqa: E402 - after the checkout is on sys.path
+from bench.harness import (  # noqa: E402
+    RESULTS_DIR,
+    ROOT,
+    WORKERS,
+    BenchError,
+    Server,
+    exit_on_sigterm,
+    log_tail,
+    machine_ticks,
+    read_proc,
+    run,
+)
+
 DOT_VENV = RESULTS_DIR / ".dot-venv"
 
 CLIENT_SECRET = "secret"
 SECRET_SHA256 = "K7gNU3sdo+OL0wNhqoVWhr3g6s1xYv72ol/pe/Unols="  # Base64(SHA-256("secret"))
-FORM_BODY = "grant_type=client_credentials&scope=api1"
-WORKERS = 2
+FORM = {"grant_type": "client_credentials", "scope": "api1"}
+FORM_BODY = urlencode(FORM)
 WRK_THREADS = 2
 WRK_CONNECTIONS = 4
 WARMUP_REQUESTS = 20
 WARMUP_WRK_SECONDS = 2
-READY_TIMEOUT = 60.0
 
 TARGET_SIGNING_SHARE = 0.85  # ours >= 85% of (b), per algorithm
 TARGET_DOT_FACTOR = 10.0  # ours >= 10x django-oauth-toolkit at its fastest
 TARGET_P99_MS = 10.0
 
 # Variables of settings.settings that would change what is measured; the script sets its own.
-PROJECT_ENV_DROPPED = ("IDENTITY_ISSUER", "ALLOWED_HOSTS", "BEHIND_HTTPS_PROXY", "LOG_LEVEL",
-                       "DB_CONN_MAX_AGE", "DATABASE_URL", "CACHE_URL", "ENV_FILE",
-                       "IDENTITY_CLIENTS_FILE", "DEBUG", "SECRET_KEY", "DJANGO_SETTINGS_MODULE")
-
-
-class BenchError(RuntimeError):
-    """The benchmark cannot go on (a server failed to start or answered wrongly)."""
-
+PROJECT_ENV_DROPPED = (*harness.SETTINGS_ENV, "DB_CONN_MAX_AGE")
 
 REDIS_URL = f"redis://127.0.0.1:6379/15?key_prefix=bench-{secrets.token_hex(4)}"
 
@@ -137,7 +138,7 @@ WRK_SCRIPT = """\
 wrk.method = "POST"
 wrk.body = "{body}"
 wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
-wrk.headers["Authorization"] = "Basic {basic}"
+wrk.headers["Authorization"] = "{authorization}"
 
 function done(summary, latency, requests)
   local e = summary.errors
@@ -173,16 +174,6 @@ class WrkResult:
 
 
 @dataclass
-class Server:
-    """A running gunicorn master (in its own process group) and where it logs."""
-
-    name: str
-    process: subprocess.Popen[bytes]
-    port: int
-    log: Path
-
-
-@dataclass
 class Measured:
     """A configuration's server, its check response and its runs."""
 
@@ -209,85 +200,11 @@ class Measured:
         return statistics.median(r.cpu_us_per_request for r in self.runs)
 
 
-# --- processes ---------------------------------------------------------------------------------
-
-def free_port() -> int:
-    """Return a TCP port on 127.0.0.1 that nothing listens on now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def run(cmd: list[str], *, cwd: Path, env: dict[str, str] | None = None,
-        what: str) -> str:
-    """Run a command to completion; raise BenchError with its output when it fails."""
-    done = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        raise BenchError(f"{what} failed (exit {done.returncode}): {' '.join(cmd)}\n"
-                         f"{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
-    return done.stdout
-
-
-def log_tail(path: Path, chars: int = 3000) -> str:
-    try:
-        return path.read_text(errors="replace")[-chars:]
-    except OSError:
-        return ""
-
-
-def start_gunicorn(name: str, python: Path, app: str, cwd: Path, env: dict[str, str],
-                   logs: Path) -> Server:
-    """Start gunicorn with 2 sync workers on a free loopback port; return once it accepts."""
-    port = free_port()
-    log = logs / f"{name}.log"
-    cmd = [str(python), "-m", "gunicorn", app, "--bind", f"127.0.0.1:{port}",
-           "--workers", str(WORKERS), "--worker-class", "sync", "--log-level", "warning"]
-    with log.open("wb") as out:
-        process = subprocess.Popen(cmd, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=out,
-                                   stderr=subprocess.STDOUT, start_new_session=True)
-    server = Server(name, process, port, log)
-    deadline = time.monotonic() + READY_TIMEOUT
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise BenchError(f"gunicorn for {name} exited ({process.returncode}):\n"
-                             f"{log_tail(log)}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                return server
-        except OSError:
-            time.sleep(0.1)
-    stop_server(server)
-    raise BenchError(f"gunicorn for {name} did not listen within {READY_TIMEOUT:.0f} s:\n"
-                     f"{log_tail(log)}")
-
-
-def stop_server(server: Server) -> None:
-    """Stop a gunicorn master and its workers: TERM, then KILL to its process group."""
-    process = server.process
-    if process.poll() is None:
-        try:
-            os.killpg(process.pid, signal.SIGTERM)
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            pass
-        except ProcessLookupError:
-            return
-    try:  # workers left behind by a master that died
-        os.killpg(process.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
-    process.wait()
-
-
-def exit_on_sigterm(signum: int, frame: FrameType | None) -> None:
-    raise SystemExit(128 + signum)
-
-
 # --- our project -------------------------------------------------------------------------------
 
 def project_env(work: Path, extra: tuple[tuple[str, str], ...] = ()) -> dict[str, str]:
     """Environment of settings.settings (via bench.settings) for the benchmark's own data."""
-    env = {k: v for k, v in os.environ.items() if k not in PROJECT_ENV_DROPPED}
+    env = harness.environment_without(PROJECT_ENV_DROPPED)
     empty_env_file = work / "empty.env"
     empty_env_file.touch()
     env.update({
@@ -309,10 +226,8 @@ def prepare_project(work: Path) -> dict[str, str]:
     env = project_env(work)  # one SECRET_KEY for every server: they share the signing keys
     document = work / "clients.json"
     document.write_text(json.dumps(CLIENTS_DOCUMENT, indent=2))
-    python = sys.executable
-    run([python, "manage.py", "migrate", "--noinput"], cwd=ROOT, env=env, what="migrate")
-    out = run([python, "manage.py", "import_clients", str(document)], cwd=ROOT, env=env,
-              what="import_clients")
+    harness.manage(env, "migrate", "--noinput")
+    out = harness.manage(env, "import_clients", str(document))
     print(f"  our database: {out.strip().splitlines()[-1]}", flush=True)
     return env
 
@@ -452,20 +367,9 @@ def dot_versions(python: Path) -> dict[str, str]:
 
 # --- requests and wrk --------------------------------------------------------------------------
 
-def basic_auth(client_id: str) -> str:
-    return base64.b64encode(f"{client_id}:{CLIENT_SECRET}".encode()).decode("ascii")
-
-
 def post_token(url: str, client_id: str) -> tuple[int, bytes]:
     """POST the client-credentials form once; return (status, body)."""
-    request = urllib.request.Request(url, data=FORM_BODY.encode(), method="POST", headers={
-        "Authorization": f"Basic {basic_auth(client_id)}",
-        "Content-Type": "application/x-www-form-urlencoded"})
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return response.status, response.read()
-    except urllib.error.HTTPError as err:
-        return err.code, err.read()
+    return harness.post_form(url, FORM, auth=(client_id, CLIENT_SECRET))
 
 
 def jwt_header(token: str) -> dict[str, Any]:
@@ -496,48 +400,25 @@ def check_response(item: Measured) -> None:
 
 def write_lua(work: Path, client_id: str) -> Path:
     path = work / f"post-{client_id}.lua"
-    path.write_text(WRK_SCRIPT.format(body=FORM_BODY, basic=basic_auth(client_id)))
+    path.write_text(WRK_SCRIPT.format(body=FORM_BODY,
+                                      authorization=harness.basic(client_id, CLIENT_SECRET)))
     return path
-
-
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def machine_ticks() -> tuple[int, int]:
-    """Return (busy, total) CPU ticks of the whole machine since boot, from /proc/stat."""
-    values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
-    idle = values[3] + values[4]  # idle + iowait
-    total = sum(values[:8])  # guest time is already counted in user
-    return total - idle, total
-
-
-def group_cpu_seconds(pgid: int) -> float:
-    """Return the user + system CPU seconds of every live process in a process group."""
-    ticks = 0
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            continue
-        if int(fields[2]) == pgid:  # fields after "(comm)": state ppid pgrp ...
-            ticks += int(fields[11]) + int(fields[12])  # utime, stime
-    return ticks / CLOCK_TICKS
 
 
 def measure(item: Measured, seconds: float) -> WrkResult:
     """Run wrk against one configuration, accounting the CPU time of its server and of others."""
     pgid = item.server.process.pid
-    server_before = group_cpu_seconds(pgid)
+    server_before = harness.group_cpu_seconds(pgid)
     busy_before, total_before = machine_ticks()
     children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     result = run_wrk(item.url, item.lua, seconds)
     children_after = resource.getrusage(resource.RUSAGE_CHILDREN)
     busy_after, total_after = machine_ticks()
-    result.server_cpu_s = group_cpu_seconds(pgid) - server_before
+    result.server_cpu_s = harness.group_cpu_seconds(pgid) - server_before
     wrk_cpu_s = (children_after.ru_utime + children_after.ru_stime
                  - children_before.ru_utime - children_before.ru_stime)
-    busy_s = (busy_after - busy_before) / CLOCK_TICKS
-    capacity_s = (total_after - total_before) / CLOCK_TICKS
+    busy_s = (busy_after - busy_before) / harness.CLOCK_TICKS
+    capacity_s = (total_after - total_before) / harness.CLOCK_TICKS
     if capacity_s > 0:
         result.others_cpu_share = max(0.0, busy_s - result.server_cpu_s - wrk_cpu_s) / capacity_s
     return result
@@ -567,16 +448,6 @@ def warm_up(item: Measured) -> None:
 
 
 # --- report ------------------------------------------------------------------------------------
-
-def read_proc(path: str, key: str) -> str:
-    try:
-        for line in Path(path).read_text().splitlines():
-            if line.startswith(key):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return "unknown"
-
 
 def source_revision() -> str:
     """Return the checked-out commit, and whether code outside bench/ has uncommitted changes."""
@@ -776,9 +647,9 @@ def start_all(configs: list[Config], work: Path, stack: ExitStack
         print("preparing our project", flush=True)
         env = prepare_project(work)
         for config in (c for c in configs if c.kind == "ours"):
-            server = start_gunicorn(config.name, Path(sys.executable), "settings.wsgi:application",
-                                    ROOT, {**env, **dict(config.server_env)}, logs)
-            stack.callback(stop_server, server)
+            server = harness.start_server(config.name, {**env, **dict(config.server_env)},
+                                          logs / f"{config.name}.log")
+            stack.callback(harness.stop_server, server)
             results[config.name] = Measured(config, server, write_lua(work, config.client_id))
     if any(c.kind == "dot" for c in configs):
         print("preparing django-oauth-toolkit", flush=True)
@@ -786,9 +657,10 @@ def start_all(configs: list[Config], work: Path, stack: ExitStack
         dot = dot_versions(python)
         project, env = prepare_dot(work, python)
         for config in (c for c in configs if c.kind == "dot"):
-            server = start_gunicorn(config.name, python, "dotbench.wsgi:application", project,
-                                    env, logs)
-            stack.callback(stop_server, server)
+            server = harness.start_server(config.name, env, logs / f"{config.name}.log",
+                                          app="dotbench.wsgi:application", cwd=project,
+                                          python=python)
+            stack.callback(harness.stop_server, server)
             results[config.name] = Measured(config, server, write_lua(work, config.client_id))
     return results, dot
 

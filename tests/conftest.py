@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import pytest
 from django.core.cache import caches
 
-from identity import stores, usage
+from identity import last_used as usage
+from identity.stores import registry as stores
+from tests.helpers.basic_auth import Credentials
+from tests.helpers.calls import TOKEN, post_form
+from tests.helpers.seeding import reference_clients, seed
 
 
 @pytest.fixture(autouse=True)
@@ -45,40 +49,25 @@ def write_json(tmp_path: Path) -> Callable[[str, str], Path]:
 
 
 @pytest.fixture
-def seeded(db):
-    """Seed the reference scopes and clients (service.client, interactive) in the database."""
-    from clients_app.importing import import_document
-    from clients_app.mapping import real_models
-    from identity.config_document import ConfigDocument
-    from identity.domain.resources import STANDARD_IDENTITY_RESOURCES, Resources
-    from tests.factories import make_client, make_interactive_client, make_resources
+def seeded(db) -> Callable[..., None]:
+    """Seed the reference scopes and clients (service.client, interactive) in the database:
+    `seeded()`, or `seeded(client, ...)` for other clients."""
 
-    def seed(*clients):
-        # Transactional tests flush the data migration's rows: name the standard ones again.
-        api = make_resources()
-        resources = Resources(identity_resources=STANDARD_IDENTITY_RESOURCES,
-                              api_scopes=api.api_scopes, api_resources=api.api_resources)
-        import_document(ConfigDocument(clients=clients or (make_client(),
-                                                           make_interactive_client()),
-                                       resources=resources), real_models())
+    def seed_clients(*clients: Any) -> None:
+        seed(clients or reference_clients())
 
-    return seed
+    return seed_clients
 
 
 @pytest.fixture
-def token_post(client):
-    """POST a form to the token endpoint: token_post({"grant_type": ...}, auth=("id", "s"))."""
-    import base64
-    from urllib.parse import quote_plus, urlencode
+def token_post(client) -> Callable[..., Any]:
+    """POST a form to the token endpoint: token_post({"grant_type": ...}, auth=("id", "s")),
+    other headers as keywords (x_forwarded_for="10.0.0.1")."""
 
-    def post(data, auth=None, **headers):
+    def post(data: Mapping[str, str] | str | bytes, auth: Credentials | None = None,
+             **headers: str) -> Any:
         extra = {f"HTTP_{k.upper().replace('-', '_')}": v for k, v in headers.items()}
-        if auth is not None:
-            raw = f"{quote_plus(auth[0])}:{quote_plus(auth[1])}".encode()
-            extra["HTTP_AUTHORIZATION"] = "Basic " + base64.b64encode(raw).decode()
-        body = data if isinstance(data, str | bytes) else urlencode(data)
-        return client.post("/connect/token", body,
-                           content_type="application/x-www-form-urlencoded", **extra)
+        return post_form(client, TOKEN, data, auth=auth, **extra)
 
     return post
 
@@ -90,3 +79,11 @@ def alice(db):
 
     return get_user_model().objects.create_user(
         "alice", "alice@example.com", "pw-alice-123", first_name="Alice", last_name="Smith")
+
+
+@pytest.fixture
+def bob(db):
+    """A second user, without names."""
+    from django.contrib.auth import get_user_model
+
+    return get_user_model().objects.create_user("bob", "bob@example.com", "pw-bob-123")

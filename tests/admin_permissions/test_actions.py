@@ -18,8 +18,8 @@ from clients_app import models
 from identity import clock
 from identity.hashing import hash_secret
 from identity.models import PersistedGrant, SigningKey
-from identity.tokens.keys import get_key_ring
-from tests.authorization_code.flow import seed_with_api_secrets
+from identity.stores.registry import get_key_ring
+from tests.helpers.seeding import seed_with_api_secrets
 
 pytestmark = pytest.mark.django_db
 

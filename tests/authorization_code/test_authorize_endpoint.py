@@ -15,12 +15,12 @@ import jwt
 import pytest
 
 from identity.domain.client import Client
-from identity.endpoints.session import AUTH_TIME
 from identity.errors import InvalidRequest
 from identity.validation import pkce as pkce_rules
-from tests.authorization_code.flow import (
+from tests.factories import make_client, make_interactive_client
+from tests.helpers.flow import (
     REDIRECT,
-    Pkce,
+    age_session,
     assert_never_framed_or_cached,
     authorize,
     authorize_params,
@@ -28,9 +28,10 @@ from tests.authorization_code.flow import (
     exchange,
     login,
     login_with_form,
+    query_of,
     redirect_params,
 )
-from tests.factories import make_client, make_interactive_client
+from tests.helpers.pkce import Pkce
 
 pytestmark = pytest.mark.django_db
 
@@ -121,17 +122,6 @@ def login_redirect_next(response) -> str:
     query = parse_qs(parts.query)
     assert list(query) == ["next"]
     return query["next"][0]
-
-
-def query_of(url: str) -> dict[str, str]:
-    return {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
-
-
-def age_session(client, seconds: int) -> None:
-    """Move the sign-in time of the client's session `seconds` into the past."""
-    session = client.session
-    session[AUTH_TIME] -= seconds
-    session.save()
 
 
 # --- success: GET and POST, state, iss, response modes ---------------------------------------

@@ -17,8 +17,10 @@ from django.test import Client
 
 # Connects the user_logged_in receiver that records auth_time and sid; the URLconf imports it
 # too, but a test may sign in before its first request resolves a URL.
-import identity.endpoints.session  # noqa: F401
-from tests.authorization_code.flow import Pkce, exchange, get_code, login, refresh
+import identity.http.session  # noqa: F401
+from tests.helpers.calls import refresh
+from tests.helpers.flow import exchange, get_code, login
+from tests.helpers.pkce import Pkce
 from tests.races.harness import race, repeat
 
 THREADS = 8
@@ -74,7 +76,7 @@ def slow_issuance(monkeypatch) -> None:
     Revocation must not depend on timing, so the outcome must not change."""
     import time
 
-    from identity.responses import token
+    from identity.grants import issuing as token
 
     original = token.sign
 

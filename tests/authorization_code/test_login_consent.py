@@ -13,14 +13,15 @@ from html import unescape
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
-from django.contrib.auth import SESSION_KEY, get_user_model
+from django.contrib.auth import SESSION_KEY
 from django.test import Client as BrowserClient
 from django.utils import timezone
 
 from identity.models import Consent, PersistedGrant
-from tests.authorization_code.flow import (
+from tests.factories import make_interactive_client
+from tests.helpers.calls import refresh
+from tests.helpers.flow import (
     REDIRECT,
-    Pkce,
     assert_never_framed_or_cached,
     authorize,
     authorize_params,
@@ -28,9 +29,9 @@ from tests.authorization_code.flow import (
     login,
     login_with_form,
     redirect_params,
-    refresh,
 )
-from tests.factories import make_interactive_client
+from tests.helpers.forms import csrf_token
+from tests.helpers.pkce import Pkce
 
 pytestmark = pytest.mark.django_db
 
@@ -59,17 +60,6 @@ def consent_browser(client, seeded, alice):
     seeded(consenting(), other_client())
     login(client)
     return client
-
-
-@pytest.fixture
-def bob(db):
-    return get_user_model().objects.create_user("bob", "bob@example.com", "pw-bob-123")
-
-
-def csrf_token(response) -> str:
-    found = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', response.content.decode())
-    assert found, response.content[:500]
-    return found.group(1)
 
 
 def is_signed_in(client) -> bool:

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from tests.authorization_code.flow import Pkce, exchange, get_code, login, refresh
+from tests.helpers.calls import refresh, userinfo
+from tests.helpers.flow import exchange, get_code, login
+from tests.helpers.pkce import Pkce
 
 pytestmark = pytest.mark.django_db
 
 
 def _userinfo(client, token: str) -> int:
-    return client.get("/connect/userinfo", HTTP_AUTHORIZATION=f"Bearer {token}").status_code
+    return userinfo(client, token).status_code
 
 
 def test_code_replay_puts_the_first_access_token_on_the_deny_list(client, seeded, alice) -> None:

@@ -5,15 +5,9 @@ from __future__ import annotations
 import jwt
 import pytest
 
-from tests.authorization_code.flow import (
-    Pkce,
-    authorize,
-    authorize_params,
-    exchange,
-    get_code,
-    login,
-    refresh,
-)
+from tests.helpers.calls import refresh
+from tests.helpers.flow import authorize, authorize_params, exchange, get_code, login
+from tests.helpers.pkce import Pkce
 
 pytestmark = pytest.mark.django_db
 

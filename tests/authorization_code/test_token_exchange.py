@@ -3,7 +3,6 @@ OpenID Connect Core §3.1.3)."""
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import io
 import time
@@ -14,24 +13,24 @@ from django.core.management import call_command
 
 # Connects the user_logged_in receiver that records auth_time and sid; the URLconf imports it
 # too, but a test may sign in before its first request resolves a URL.
-import identity.endpoints.session  # noqa: F401
+import identity.http.session  # noqa: F401
 from identity import clock
 from identity.models import PersistedGrant
-from tests.authorization_code.flow import (
+from tests.factories import make_interactive_client
+from tests.helpers.calls import post_token, refresh
+from tests.helpers.flow import (
     REDIRECT,
-    Pkce,
     authorize,
     authorize_params,
     exchange,
     get_code,
     login,
-    post_token,
     redirect_params,
-    refresh,
     sign_in_for_tokens,
     verified_claims,
 )
-from tests.factories import make_interactive_client
+from tests.helpers.pkce import Pkce
+from tests.helpers.tokens import at_hash as _at_hash
 
 pytestmark = pytest.mark.django_db
 
@@ -52,11 +51,6 @@ def _signed_in_code(client, pkce: Pkce | None = None, **overrides: str) -> tuple
 
 def _grant_row(code: str) -> PersistedGrant:
     return PersistedGrant.objects.get(key=hashlib.sha256(code.encode()).hexdigest())
-
-
-def _at_hash(access_token: str) -> str:
-    digest = hashlib.sha256(access_token.encode("ascii")).digest()
-    return base64.urlsafe_b64encode(digest[:16]).rstrip(b"=").decode()
 
 
 # --- binding of the code to its client and request -----------------------------------------
@@ -175,17 +169,12 @@ def test_plain_pkce_is_refused_for_a_client_that_does_not_allow_it(client, seede
     assert params["error"] == "invalid_request" and "code" not in params
 
 
-def _s256(verifier: str) -> Pkce:
-    digest = hashlib.sha256(verifier.encode()).digest()
-    return Pkce(verifier, base64.urlsafe_b64encode(digest).rstrip(b"=").decode())
-
-
 @pytest.mark.parametrize("verifier", ["a" * 42, "a" * 42 + "+", "a" * 42 + "/", "a" * 42 + "=",
                                       "a" * 42 + " ", "a" * 42 + "é"])
 def test_verifier_shape_is_checked_even_when_it_matches_the_challenge(client, seeded, alice,
                                                                         verifier) -> None:
     seeded()
-    pkce = _s256(verifier)
+    pkce = Pkce.of(verifier)
     code, _ = _signed_in_code(client, pkce)
     response = exchange(client, code, pkce)
     assert response.status_code == 400 and _error(response) == "invalid_grant"
@@ -193,7 +182,7 @@ def test_verifier_shape_is_checked_even_when_it_matches_the_challenge(client, se
 
 def test_verifier_longer_than_128_characters_is_refused(client, seeded, alice) -> None:
     seeded()
-    pkce = _s256("a" * 129)
+    pkce = Pkce.of("a" * 129)
     code, _ = _signed_in_code(client, pkce)
     response = exchange(client, code, pkce)
     assert response.status_code == 400
@@ -204,7 +193,7 @@ def test_verifier_longer_than_128_characters_is_refused(client, seeded, alice) -
 def test_verifiers_of_43_to_128_allowed_characters_are_accepted(client, seeded, alice,
                                                                  verifier) -> None:
     seeded()
-    pkce = _s256(verifier)
+    pkce = Pkce.of(verifier)
     code, _ = _signed_in_code(client, pkce)
     assert exchange(client, code, pkce).status_code == 200
 

@@ -7,8 +7,6 @@ front-channel logout URI is requested by the browser and the browser returns to 
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
 import secrets
 import threading
@@ -17,7 +15,7 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import urlencode, urlsplit
 
 import jwt
 import pytest
@@ -25,6 +23,10 @@ from playwright.sync_api import sync_playwright
 from pytest_django.live_server_helper import LiveServer
 
 from tests.factories import make_client, make_interactive_client
+from tests.helpers.basic_auth import basic
+from tests.helpers.flow import query_of as query
+from tests.helpers.pkce import Pkce
+from tests.helpers.tokens import at_hash
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -92,24 +94,14 @@ def get_json(url: str, headers: dict[str, str] | None = None) -> dict:
 
 
 def post_token(base: str, form: dict[str, str]) -> dict:
-    basic = base64.b64encode(f"{CLIENT_ID}:{CLIENT_SECRET}".encode()).decode()
     request = urllib.request.Request(
         base + "/connect/token", data=urlencode(form).encode(), method="POST",
-        headers={"Authorization": "Basic " + basic,
+        headers={"Authorization": basic(CLIENT_ID, CLIENT_SECRET),
                  "Content-Type": "application/x-www-form-urlencoded"})
     with urllib.request.urlopen(request, timeout=10) as response:
         assert response.status == 200
         assert "no-store" in response.headers["Cache-Control"]
         return json.loads(response.read())
-
-
-def at_hash(token: str) -> str:
-    digest = hashlib.sha256(token.encode("ascii")).digest()
-    return base64.urlsafe_b64encode(digest[:16]).rstrip(b"=").decode()
-
-
-def query(url: str) -> dict[str, str]:
-    return {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
 
 
 @pytest.mark.browser
@@ -123,9 +115,7 @@ def test_user_signs_in_consents_gets_tokens_and_signs_out_of_the_client_in_chrom
             CLIENT_ID, require_consent=True, redirect_uris=(callback,),
             post_logout_redirect_uris=(signed_out,),
             front_channel_logout_uri=f"{rp.base}/signout-oidc"))
-        verifier = secrets.token_urlsafe(48)
-        challenge = base64.urlsafe_b64encode(
-            hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+        pkce = Pkce.new()
         state, nonce, logout_state = (secrets.token_urlsafe(12) for _ in range(3))
         issuer = live_server.url
 
@@ -140,7 +130,7 @@ def test_user_signs_in_consents_gets_tokens_and_signs_out_of_the_client_in_chrom
                 page.goto(f"{issuer}/connect/authorize?" + urlencode({
                     "client_id": CLIENT_ID, "redirect_uri": callback, "response_type": "code",
                     "scope": SCOPE, "state": state, "nonce": nonce,
-                    "code_challenge": challenge, "code_challenge_method": "S256"}))
+                    "code_challenge": pkce.challenge, "code_challenge_method": "S256"}))
                 page.wait_for_url(f"{issuer}/account/login?**")
                 page.fill("#id_username", "alice")
                 page.fill("#id_password", "pw-alice-123")
@@ -163,7 +153,7 @@ def test_user_signs_in_consents_gets_tokens_and_signs_out_of_the_client_in_chrom
                 assert doc["issuer"] == issuer
                 tokens = post_token(issuer, {
                     "grant_type": "authorization_code", "code": back["code"],
-                    "redirect_uri": callback, "code_verifier": verifier})
+                    "redirect_uri": callback, "code_verifier": pkce.verifier})
                 assert tokens["token_type"].lower() == "bearer"
                 assert set(tokens["scope"].split()) == set(SCOPE.split())
                 id_token = tokens["id_token"]
@@ -204,7 +194,7 @@ def test_user_signs_in_consents_gets_tokens_and_signs_out_of_the_client_in_chrom
                 # Signed out at the server: the next authorize asks for a login again.
                 page.goto(f"{issuer}/connect/authorize?" + urlencode({
                     "client_id": CLIENT_ID, "redirect_uri": callback, "response_type": "code",
-                    "scope": "openid", "state": "x", "code_challenge": challenge,
+                    "scope": "openid", "state": "x", "code_challenge": pkce.challenge,
                     "code_challenge_method": "S256"}))
                 page.wait_for_url(f"{issuer}/account/login?**")
             finally:

@@ -23,8 +23,8 @@ from identity.config_document import parse_json
 from identity.domain.client import Client
 from identity.freshness import current_generation
 from identity.hashing import hash_secret, verify_shared_secret
-from identity.stores import get_client_store, get_resource_store
 from identity.stores.caching import client_cache_key
+from identity.stores.registry import get_client_store, get_resource_store
 from tests.factories import make_client, make_interactive_client, make_secret
 
 pytestmark = pytest.mark.django_db

@@ -9,7 +9,7 @@ from pytest_django.live_server_helper import LiveServer
 
 from clients_app import models
 from identity.hashing import hash_secret, verify_shared_secret
-from identity.stores import get_client_store
+from identity.stores.registry import get_client_store
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [

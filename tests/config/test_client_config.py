@@ -205,7 +205,7 @@ def test_grant_types_without_a_grant_are_refused(grant, expected) -> None:
 
 
 def test_supported_grant_types_are_those_the_token_endpoint_dispatches() -> None:
-    from identity.validation.token_request import TOKEN_GRANTS
+    from identity.grants.registry import GRANT_HANDLERS as TOKEN_GRANTS
 
     assert SUPPORTED_GRANT_TYPES == set(TOKEN_GRANTS) - {GrantType.REFRESH_TOKEN}
 

@@ -20,9 +20,9 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from django.test import Client as BrowserClient
 
-from tests.authorization_code.flow import is_signed_in, login, sign_in_to
 from tests.factories import make_client, make_interactive_client
-from tests.servers import ROOT
+from tests.helpers.flow import is_signed_in, login, sign_in_to
+from tests.helpers.servers import ROOT
 
 pytestmark = pytest.mark.django_db
 
@@ -304,8 +304,8 @@ def _unsigned(token: str) -> str:
 
 
 def _other_issuer(token: str) -> str:
+    from identity.stores.registry import get_key_ring
     from identity.tokens.jwt import sign
-    from identity.tokens.keys import get_key_ring
 
     header = jwt.get_unverified_header(token)
     claims = {**claims_of(token), "iss": "https://other-issuer.example.com"}

@@ -71,7 +71,7 @@ def test_unexpected_exception_is_a_json_500_without_details(seeded, token_post, 
     def boom(*args, **kwargs):
         raise RuntimeError("internal detail")
 
-    monkeypatch.setattr(token, "validate_token_request", boom)
+    monkeypatch.setattr(token, "handle_token_request", boom)
     response = token_post({"grant_type": "client_credentials"}, auth=AUTH)
     _is_json_error(response, 500, "server_error")
     assert b"internal detail" not in response.content
@@ -80,7 +80,7 @@ def test_unexpected_exception_is_a_json_500_without_details(seeded, token_post, 
 def test_database_outage_is_a_json_503(seeded, token_post, monkeypatch) -> None:
     from django.db import OperationalError
 
-    from identity.endpoints import caller
+    from identity.http import client_authentication as caller
 
     def down(*args, **kwargs):
         raise OperationalError("connection refused")

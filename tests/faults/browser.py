@@ -1,77 +1,26 @@
-"""A minimal HTTP user agent for a server in a subprocess: cookies, no automatic redirects, and
-the authorization code flow walked as a browser and a client application would."""
+"""The authorization code flow walked over HTTP, as a browser and a client application would,
+against a server in a subprocess (the user agent is tests/helpers/user_agent.py)."""
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import http.client
-import json
-import re
 import secrets
-from dataclasses import dataclass, field
-from http.cookies import SimpleCookie
 from urllib.parse import parse_qs, urlencode, urlsplit
+
+from tests.helpers import forms
+from tests.helpers.basic_auth import basic
+from tests.helpers.pkce import Pkce
+from tests.helpers.user_agent import Answer, Browser
+
+__all__ = ["Answer", "Browser"]
 
 REDIRECT = "http://localhost:21402/signin-oidc"
 SCOPE = "openid profile api1 offline_access"
-BASIC = {"service.client": "Basic " + base64.b64encode(b"service.client:secret").decode(),
-         "interactive": "Basic " + base64.b64encode(b"interactive:secret").decode()}
-FORM = "application/x-www-form-urlencoded"
-
-
-@dataclass
-class Answer:
-    status: int
-    headers: http.client.HTTPMessage
-    body: bytes
-
-    def json(self) -> dict:
-        return json.loads(self.body)
-
-    @property
-    def location(self) -> str:
-        return self.headers.get("Location", "")
-
-
-@dataclass
-class Browser:
-    """One user agent: a cookie jar over one keep-alive connection to the server."""
-
-    port: int
-    cookies: dict[str, str] = field(default_factory=dict)
-
-    def request(self, method: str, path: str, form: dict[str, str] | None = None,
-                headers: dict[str, str] | None = None) -> Answer:
-        sent = dict(headers or {})
-        if self.cookies:
-            sent["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
-        body = None
-        if form is not None:
-            body, sent["Content-Type"] = urlencode(form), FORM
-        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
-        try:
-            connection.request(method, path, body=body, headers=sent)
-            response = connection.getresponse()
-            answer = Answer(response.status, response.headers, response.read())
-        finally:
-            connection.close()
-        for header in answer.headers.get_all("Set-Cookie") or ():
-            for name, morsel in SimpleCookie(header).items():
-                self.cookies[name] = morsel.value
-        return answer
-
-    def get(self, path: str) -> Answer:
-        return self.request("GET", path)
-
-    def post(self, path: str, form: dict[str, str], **headers: str) -> Answer:
-        return self.request("POST", path, form, headers)
+BASIC = {client: basic(client, "secret") for client in ("service.client", "interactive")}
 
 
 def pkce_pair() -> tuple[str, str]:
-    verifier = secrets.token_urlsafe(48)
-    digest = hashlib.sha256(verifier.encode()).digest()
-    return verifier, base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+    pkce = Pkce.new()
+    return pkce.verifier, pkce.challenge
 
 
 def authorize_path(challenge: str) -> str:
@@ -82,9 +31,7 @@ def authorize_path(challenge: str) -> str:
 
 
 def csrf_token(page: Answer) -> str:
-    found = re.search(rb'name="csrfmiddlewaretoken" value="([^"]+)"', page.body)
-    assert found, page.body[:500]
-    return found.group(1).decode()
+    return forms.csrf_token(page.body)
 
 
 def sign_in(browser: Browser, next_path: str, password: str = "alice-demo-password") -> Answer:

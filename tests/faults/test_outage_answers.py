@@ -1,4 +1,4 @@
-"""What identity.outage answers when the database or the cache fails inside a request, through
+"""What identity.http.outage answers when the database or the cache fails inside a request, through
 Django's test client (any database): 503 with Retry-After, JSON for programs, the error page for
 browsers, never a traceback; other exceptions stay 500."""
 
@@ -9,7 +9,8 @@ from django.db import OperationalError
 from django.test import Client
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from tests.authorization_code.flow import Pkce, authorize, authorize_params, login
+from tests.helpers.flow import authorize, authorize_params, login
+from tests.helpers.pkce import Pkce
 
 pytestmark = pytest.mark.django_db
 
@@ -72,7 +73,7 @@ def test_a_session_that_cannot_be_saved_after_the_view_is_a_503_page(browser,
 
 def test_a_protocol_endpoint_failing_outside_its_guard_answers_json(seeded,
                                                                     monkeypatch) -> None:
-    from identity import cors
+    from identity.http import cors
 
     class DownPolicy:
         is_origin_allowed = staticmethod(_fail(OperationalError("gone")))
@@ -88,7 +89,7 @@ def test_a_protocol_endpoint_failing_outside_its_guard_answers_json(seeded,
 
 def test_a_cache_outage_in_a_protocol_endpoint_is_a_json_503(seeded, token_post,
                                                               monkeypatch) -> None:
-    from identity.endpoints import caller
+    from identity.http import client_authentication as caller
 
     monkeypatch.setattr(caller, "get_client_store", _fail(RedisConnectionError("gone")))
     response = token_post({"grant_type": "client_credentials"}, auth=("service.client", "secret"))

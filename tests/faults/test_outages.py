@@ -5,13 +5,10 @@ they are back, without a restart, and no grant lost or half written."""
 from __future__ import annotations
 
 import hashlib
-import socket
-import subprocess
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlencode
@@ -21,7 +18,7 @@ from django.conf import settings
 
 from tests.faults import browser as ua
 from tests.faults.proxy import FaultProxy
-from tests.servers import BIN, ROOT, free_port, manage, project_env
+from tests.helpers.servers import free_port, gunicorn, listening, manage, project_env
 
 PG, REDIS = 5432, 6379
 DATABASE = "faults"
@@ -31,20 +28,12 @@ LEAKS = ("Traceback", 'File "', "OperationalError", "InterfaceError", "DatabaseE
          "psycopg", "ConnectionError", "redis", "Exception")
 
 
-def _listening(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=1):
-            return True
-    except OSError:
-        return False
-
-
 pytestmark = [
     pytest.mark.postgres_only,
     # Once per suite run: on the PostgreSQL pass (the server under test has its own database).
     pytest.mark.skipif(not settings.DATABASES["default"]["ENGINE"].endswith("postgresql"),
                        reason="runs with the PostgreSQL pass of the suite"),
-    pytest.mark.skipif(not (_listening(PG) and _listening(REDIS)),
+    pytest.mark.skipif(not (listening(PG) and listening(REDIS)),
                        reason="needs PostgreSQL on 127.0.0.1:5432 and Redis on 127.0.0.1:6379"),
 ]
 
@@ -73,24 +62,6 @@ def _create_database() -> None:
             db.execute(f'CREATE DATABASE "{DATABASE}"')
 
 
-@contextmanager
-def _gunicorn(env: dict[str, str], port: int, log: Path) -> Iterator[None]:
-    """tests.servers.gunicorn, keeping the server's log (the tracebacks belong there)."""
-    with log.open("wb") as out:
-        proc = subprocess.Popen([str(BIN / "gunicorn"), "settings.wsgi:application", "-b",
-                                 f"127.0.0.1:{port}", "-w", "2"], cwd=ROOT, env=env,
-                                stdout=out, stderr=subprocess.STDOUT)
-    try:
-        for _ in range(150):
-            if _listening(port):
-                break
-            time.sleep(0.1)
-        yield
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-
-
 def _clear_cache() -> None:
     """Forget what earlier runs left in our Redis namespace (throttling counters above all)."""
     import redis
@@ -115,7 +86,7 @@ def stack(tmp_path_factory) -> Iterator[Stack]:
     manage(env, "seed_demo")
     log = work / "gunicorn.log"
     try:
-        with _gunicorn(env, port, log):
+        with gunicorn(env, port, log=log):  # the server's log: the tracebacks belong there
             yield Stack(port, pg, redis, log)
     finally:
         pg.close()

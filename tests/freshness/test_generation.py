@@ -18,7 +18,7 @@ pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 def test_every_change_bumps_the_generation_even_within_one_transaction(seeded) -> None:
     from clients_app.models import Client as ClientRow
-    from identity.stores import get_client_store
+    from identity.stores.registry import get_client_store
 
     seeded()
     store = get_client_store()
@@ -82,7 +82,7 @@ def test_a_key_rotated_by_one_process_signs_in_every_other_at_its_next_use() -> 
 
 def test_unshared_caches_are_keyed_by_generation(seeded) -> None:
     from clients_app.models import Client as ClientRow
-    from identity.stores import get_client_store
+    from identity.stores.registry import get_client_store
 
     seeded()
     assert not freshness.cache_is_shared()

@@ -3,40 +3,26 @@ made in the admin, by an import or by a command holds on every worker at its nex
 
 from __future__ import annotations
 
-import base64
-import json
 import re
-import urllib.error
 import urllib.request
 from http.cookiejar import CookieJar
 from pathlib import Path
 from urllib.parse import urlencode
 
 from tests.factories import REFERENCE_DOCUMENT
-from tests.servers import free_port, gunicorn, manage, project_env
+from tests.helpers.forms import csrf_token
+from tests.helpers.servers import client_credentials, free_port, gunicorn, manage, project_env
+from tests.helpers.tokens import kid_of as _kid
 
 ROUNDS = 20
 
 
 def _token(base: str, secret: str = "secret", scope: str | None = None) -> tuple[int, dict]:
-    basic = base64.b64encode(f"local-dev:{secret}".encode()).decode()
-    form = {"grant_type": "client_credentials", **({"scope": scope} if scope else {})}
-    request = urllib.request.Request(f"{base}/connect/token", data=urlencode(form).encode(),
-                                     headers={"Authorization": f"Basic {basic}"})
-    try:
-        with urllib.request.urlopen(request) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as err:
-        return err.code, json.loads(err.read() or b"{}")
+    return client_credentials(base, "local-dev", secret, **({"scope": scope} if scope else {}))
 
 
 def _statuses(base: str, **kwargs: str) -> list[int]:
     return [_token(base, **kwargs)[0] for _ in range(ROUNDS)]
-
-
-def _kid(token: str) -> str:
-    header = token.split(".")[0]
-    return str(json.loads(base64.urlsafe_b64decode(header + "=" * (-len(header) % 4)))["kid"])
 
 
 class Admin:
@@ -47,8 +33,7 @@ class Admin:
         self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(CookieJar()))
 
     def _csrf(self, path: str) -> str:
-        page = self.opener.open(self.base + path).read().decode()
-        return re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+        return csrf_token(self.opener.open(self.base + path).read())
 
     def post(self, path: str, form: dict) -> int:
         data = urlencode({"csrfmiddlewaretoken": self._csrf(path), **form}, doseq=True).encode()

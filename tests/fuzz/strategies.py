@@ -32,6 +32,8 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.configuration import set_hypothesis_home_dir
 
+from tests.helpers.basic_auth import basic
+
 # --- settings ---------------------------------------------------------------------------------
 
 # No example database, and no .hypothesis directory in the checkout either: hypothesis still
@@ -242,14 +244,6 @@ HTTP_METHODS = ("GET", "POST", "HEAD", "PUT", "DELETE", "PATCH", "OPTIONS", "TRA
 
 
 # --- client authentication headers --------------------------------------------------------------
-
-
-def basic(client_id: str, secret: str, *, form_encode: bool = True) -> str:
-    """Build a Basic header value, form-encoding id and secret first (RFC 6749 Appendix B)."""
-    if form_encode:
-        client_id, secret = quote_plus(client_id), quote_plus(secret)
-    raw = f"{client_id}:{secret}".encode()
-    return "Basic " + base64.b64encode(raw).decode("ascii")
 
 
 def _b64_raw(data: bytes) -> str:

@@ -20,7 +20,6 @@ from tests.fuzz.strategies import (
     GENUINE_CREDENTIALS,
     JwtSpec,
     authorization_headers,
-    basic,
     bodies,
     content_types,
     extra_headers,
@@ -28,6 +27,7 @@ from tests.fuzz.strategies import (
     fuzz_settings,
     token_specs,
 )
+from tests.helpers.basic_auth import basic
 
 pytestmark = pytest.mark.django_db
 

@@ -15,7 +15,6 @@ from django.db import connection
 from hypothesis import event, example, given, reject
 from hypothesis import strategies as st
 
-from tests.fuzz.conftest import REGISTRY
 from tests.fuzz.strategies import (
     AUTHORIZE_OPTIONAL,
     CONTENT_TYPES,
@@ -26,7 +25,6 @@ from tests.fuzz.strategies import (
     AuthorizeRequest,
     authorize_requests,
     authorize_values,
-    basic,
     bodies,
     content_types,
     extra_headers,
@@ -34,6 +32,8 @@ from tests.fuzz.strategies import (
     fuzz_settings,
     values,
 )
+from tests.fuzz.world import REGISTRY
+from tests.helpers.basic_auth import basic
 
 pytestmark = pytest.mark.django_db
 

@@ -11,7 +11,6 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tests.fuzz.conftest import PATHS
 from tests.fuzz.strategies import (
     CONTENT_TYPES,
     HTTP_METHODS,
@@ -23,6 +22,7 @@ from tests.fuzz.strategies import (
     fuzz_settings,
     header_text,
 )
+from tests.fuzz.world import PATHS
 
 pytestmark = pytest.mark.django_db
 

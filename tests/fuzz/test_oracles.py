@@ -9,9 +9,12 @@ import time
 import pytest
 from django.http import HttpResponse
 
-from tests.fuzz import conftest
-from tests.fuzz.conftest import Fuzz, Sent, own_page, redirect_allowed, same_host
-from tests.fuzz.strategies import Mutated, basic, mutate
+from tests.fuzz import conftest, recording
+from tests.fuzz.conftest import Fuzz
+from tests.fuzz.oracles import own_page, redirect_allowed, same_host
+from tests.fuzz.recording import Sent
+from tests.fuzz.strategies import Mutated, mutate
+from tests.helpers.basic_auth import basic
 
 
 def answer(status: int, body: dict | str | bytes = b"", *, endpoint: str = "token",
@@ -173,11 +176,11 @@ class SlowClient:
 
 
 def test_send_refuses_5xx_slow_answers_and_hangs(monkeypatch) -> None:
-    monkeypatch.setattr(conftest, "RECORD", conftest.Recorder())  # keep the summary honest
+    monkeypatch.setattr(recording, "RECORD", recording.Recorder())  # keep the summary honest
     fuzz = Fuzz("self-test")
     with pytest.raises(AssertionError, match="500"):
         fuzz.send("token", client=SlowClient(0, 500))
-    monkeypatch.setattr(conftest, "BOUND_SECONDS", 0.01)
+    monkeypatch.setattr(recording, "BOUND_SECONDS", 0.01)
     with pytest.raises(AssertionError, match=" s for "):
         fuzz.send("token", client=SlowClient(0.05))
     monkeypatch.setattr(conftest, "HANG_SECONDS", 0.05)

@@ -18,7 +18,7 @@ import pytest
 from hypothesis import event, example, given
 from hypothesis import strategies as st
 
-from tests.fuzz.conftest import REGISTRY, redirect_allowed
+from tests.fuzz.oracles import redirect_allowed
 from tests.fuzz.strategies import (
     PKCE_CHALLENGE,
     JwtSpec,
@@ -31,6 +31,7 @@ from tests.fuzz.strategies import (
     mutated_uris,
     token_specs,
 )
+from tests.fuzz.world import REGISTRY
 
 pytestmark = pytest.mark.django_db
 

@@ -4,13 +4,14 @@ authorize endpoint, nothing that carries a token cached, and CSRF on forms poste
 
 from __future__ import annotations
 
-import re
-
 import pytest
 from django.test import Client
 
-from tests.authorization_code.flow import Pkce, authorize, authorize_params, exchange, get_code
 from tests.factories import make_client, make_interactive_client
+from tests.helpers.basic_auth import basic_auth
+from tests.helpers.flow import authorize, authorize_params, exchange, get_code
+from tests.helpers.forms import csrf_token
+from tests.helpers.pkce import Pkce
 
 ORIGIN = "https://app.example.com"
 
@@ -79,7 +80,7 @@ def test_nothing_that_carries_a_token_is_cached(signed_in, token_post) -> None:
         token_post({"grant_type": "client_credentials"}, auth=("service.client", "secret")),
         signed_in.get("/connect/userinfo", **bearer),
         signed_in.post("/connect/introspect", {"token": access},
-                       HTTP_AUTHORIZATION="Basic YXBpMTpzZWNyZXQ="),  # api1:secret
+                       **basic_auth(("api1", "secret"))),
         signed_in.get("/connect/consent?return=/connect/authorize"),
         signed_in.get("/account/grants"),
     ]
@@ -98,8 +99,7 @@ def test_hsts_on_https_only(client, db) -> None:
 # with the token; a foreign Origin is refused as before.
 
 def _login_form(browser: Client) -> dict[str, str]:
-    page = browser.get("/account/login").content.decode()
-    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+    token = csrf_token(browser.get("/account/login"))
     return {"csrfmiddlewaretoken": token, "username": "alice", "password": "pw-alice-123",
             "next": "/account/grants"}
 
@@ -127,9 +127,9 @@ def test_consent_csrf_accepts_null_origin_only_with_the_token(clients, alice) ->
         Pkce.new(), scope="openid").items())
     page = browser.get("/connect/consent", {"return": back})
     assert page.status_code == 200
-    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.content.decode())
+    token = csrf_token(page)
     form = {"return": back, "decision": "allow", "scope": "openid"}
     assert browser.post("/connect/consent", form, HTTP_ORIGIN="null").status_code == 403
-    allowed = browser.post("/connect/consent", {**form, "csrfmiddlewaretoken": token.group(1)},
+    allowed = browser.post("/connect/consent", {**form, "csrfmiddlewaretoken": token},
                            HTTP_ORIGIN="null")
     assert allowed.status_code == 302

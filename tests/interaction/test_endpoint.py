@@ -12,20 +12,21 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import jwt
 import pytest
-from django.contrib.auth import get_user_model
 from django.test import Client as BrowserClient
 
-from tests.authorization_code.flow import (
+from tests.factories import make_interactive_client
+from tests.helpers.flow import (
     REDIRECT,
-    Pkce,
+    age_session,
     authorize,
     authorize_params,
     exchange,
     login,
     login_with_form,
+    query_of,
     redirect_params,
 )
-from tests.factories import make_interactive_client
+from tests.helpers.pkce import Pkce
 
 pytestmark = pytest.mark.django_db
 
@@ -48,27 +49,12 @@ def signed_in(client, seeded, alice):
     return client
 
 
-@pytest.fixture
-def bob(db):
-    return get_user_model().objects.create_user("bob", "bob@example.com", "pw-bob-123")
-
-
-def age_session(client, seconds: int) -> None:
-    session = client.session
-    session[AUTH_TIME] -= seconds
-    session.save()
-
-
 def login_next(response) -> str:
     """Return the `next` of a redirect to the login page, asserting it is one."""
     assert response.status_code == 302, response.content[:500]
     parts = urlsplit(response["Location"])
     assert parts.path == "/account/login", response["Location"]
     return parse_qs(parts.query)["next"][0]
-
-
-def query_of(url: str) -> dict[str, str]:
-    return {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
 
 
 def with_query(values: dict[str, str]) -> str:

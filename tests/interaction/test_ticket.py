@@ -7,7 +7,7 @@ import time
 import pytest
 from django.test import RequestFactory
 
-from identity.endpoints import session as sessions
+from identity.http import session as sessions
 from identity.validation.interaction import require_sign_in
 
 

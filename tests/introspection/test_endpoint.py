@@ -16,34 +16,25 @@ from datetime import UTC, datetime, timedelta
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
-from django.db import connection
 
 # Connects the user_logged_in receiver that records auth_time and sid; the URLconf imports it
 # too, but a test may sign in before its first request resolves a URL.
-import identity.endpoints.session  # noqa: F401
+import identity.http.session  # noqa: F401
 from clients_app.importing import import_document
 from clients_app.mapping import real_models
 from identity.config_document import ConfigDocument
 from identity.constants import AccessTokenType
 from identity.domain.resources import ApiResource, Resources
 from identity.models import PersistedGrant
-from tests.authorization_code.flow import (
-    API_AUTH,
-    INTROSPECT,
-    REDIRECT,
-    Pkce,
-    basic_auth,
-    exchange,
-    get_code,
-    introspect,
-    login,
-    post_token,
-    refresh,
-    revoke,
-    seed_with_api_secrets,
-    sign_in_for_tokens,
-)
 from tests.factories import make_client, make_interactive_client, make_secret
+from tests.helpers.basic_auth import basic_auth
+from tests.helpers.calls import API_AUTH, INTROSPECT, introspect, post_token, refresh, revoke
+from tests.helpers.calls import client_credentials_token as _cc_token
+from tests.helpers.clients import reference_client as _reference
+from tests.helpers.database import database_text as _database_text
+from tests.helpers.flow import REDIRECT, exchange, get_code, login, sign_in_for_tokens
+from tests.helpers.pkce import Pkce
+from tests.helpers.seeding import seed_with_api_secrets
 
 pytestmark = pytest.mark.django_db
 
@@ -84,30 +75,6 @@ def _claims(token: str) -> dict:
     return jwt.decode(token, options={"verify_signature": False})
 
 
-def _cc_token(token_post, auth=SERVICE_AUTH, **params: str) -> str:
-    response = token_post({"grant_type": "client_credentials", **params}, auth=auth)
-    assert response.status_code == 200, response.content
-    return response.json()["access_token"]
-
-
-def _reference(client_id: str = "interactive", **overrides):
-    """A client whose access tokens are opaque handles (IdentityServer AccessTokenType)."""
-    make = make_interactive_client if client_id == "interactive" else make_client
-    return make(client_id, access_token_type=AccessTokenType.Reference, **overrides)
-
-
-def _database_text() -> str:
-    """Every value of every row of every table, as text: what a database dump would show."""
-    chunks: list[str] = []
-    with connection.cursor() as cursor:
-        for table in connection.introspection.table_names():
-            cursor.execute(f"SELECT * FROM {connection.ops.quote_name(table)}")
-            for row in cursor.fetchall():
-                chunks.extend(bytes(v).decode("latin-1") if isinstance(v, bytes | memoryview)
-                              else str(v) for v in row)
-    return "\n".join(chunks)
-
-
 def _server_kid(token: str) -> str:
     return jwt.get_unverified_header(token)["kid"]
 
@@ -119,8 +86,8 @@ def _b64(data: dict) -> str:
 
 def _resign(token: str, typ: str) -> str:
     """The token's claims signed again with the server's own current key, with another typ."""
+    from identity.stores.registry import get_key_ring
     from identity.tokens.jwt import sign
-    from identity.tokens.keys import get_key_ring
 
     return sign(_claims(token), get_key_ring().signing_key(), typ)
 
@@ -368,7 +335,7 @@ def _hs256_with_the_public_key(token: str) -> str:
     """The key-confusion attack: HMAC keyed with the server's public JWK."""
     import hmac
 
-    from identity.tokens.keys import get_key_ring
+    from identity.stores.registry import get_key_ring
 
     key = next(k for k in get_key_ring().public_keys() if k.kid == _server_kid(token))
     header = {"alg": "HS256", "typ": "at+jwt", "kid": key.kid}

@@ -6,7 +6,6 @@ code, refresh, userinfo, introspection, revocation and sign-out, with failures o
 
 from __future__ import annotations
 
-import base64
 import logging
 import re
 from urllib.parse import urlencode
@@ -15,8 +14,12 @@ import pytest
 from django.db import connection
 
 from identity.domain.client import AccessTokenType
-from tests.authorization_code.flow import Pkce, authorize, authorize_params, exchange, refresh
 from tests.factories import make_client, make_interactive_client, make_secret
+from tests.helpers.basic_auth import basic_auth
+from tests.helpers.calls import post_form as _form
+from tests.helpers.calls import refresh
+from tests.helpers.flow import authorize, authorize_params, exchange
+from tests.helpers.pkce import Pkce
 
 CLIENT_SECRET = "s3cr3t-Client-Value-0F9A"
 WRONG_SECRET = "wrong-Guess-Value-77Q"
@@ -25,8 +28,7 @@ WRONG_PASSWORD = "wrong-Password-Guess-5X"
 
 
 def _basic(client_id: str, secret: str) -> dict[str, str]:
-    raw = base64.b64encode(f"{client_id}:{secret}".encode()).decode()
-    return {"HTTP_AUTHORIZATION": f"Basic {raw}"}
+    return basic_auth((client_id, secret))
 
 
 @pytest.fixture
@@ -37,11 +39,6 @@ def everything_logged(caplog):
     connection.force_debug_cursor = True  # log SQL and its parameters, as DEBUG=True would
     yield caplog
     connection.force_debug_cursor = False
-
-
-def _form(client, path, data, **headers):
-    return client.post(path, urlencode(data), content_type="application/x-www-form-urlencoded",
-                       **headers)
 
 
 def test_a_full_run_logs_no_secret_code_or_token(client, seeded, alice,

@@ -15,7 +15,6 @@ import hashlib
 import json
 import os
 import re
-import secrets
 import subprocess
 import sys
 import time
@@ -28,7 +27,9 @@ import jwt
 import pytest
 from django.db import connection
 
-from tests.servers import ROOT, free_port
+from tests.helpers.basic_auth import basic
+from tests.helpers.pkce import Pkce
+from tests.helpers.servers import ROOT, free_port
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -82,9 +83,8 @@ def _run(script: str, cwd: Path, env: dict[str, str]) -> str:
 
 
 def _post(url: str, form: dict[str, str], auth: tuple[str, str]) -> dict:
-    basic = base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
     request = urllib.request.Request(url, data=urlencode(form).encode(),
-                                     headers={"Authorization": f"Basic {basic}"})
+                                     headers={"Authorization": basic(*auth)})
     with urllib.request.urlopen(request, timeout=10) as response:
         return json.loads(response.read())
 
@@ -182,9 +182,7 @@ def test_a_user_signs_in_with_chromium_and_the_client_gets_an_id_token(host) -> 
     from playwright.sync_api import sync_playwright
 
     base = host["base"]
-    verifier = secrets.token_urlsafe(48)
-    challenge = base64.urlsafe_b64encode(
-        hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    pkce = Pkce.new()
     callbacks: list[str] = []
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
@@ -195,7 +193,7 @@ def test_a_user_signs_in_with_chromium_and_the_client_gets_an_id_token(host) -> 
             page.goto(f"{base}/connect/authorize?" + urlencode({
                 "client_id": "web", "redirect_uri": CALLBACK, "response_type": "code",
                 "scope": "openid profile api1", "state": "s-1", "nonce": "n-1",
-                "code_challenge": challenge, "code_challenge_method": "S256"}))
+                "code_challenge": pkce.challenge, "code_challenge_method": "S256"}))
             page.wait_for_url(f"{base}/account/login?**")
             page.fill("#id_username", "admin")
             page.fill("#id_password", PASSWORD)
@@ -207,7 +205,7 @@ def test_a_user_signs_in_with_chromium_and_the_client_gets_an_id_token(host) -> 
     assert params["state"] == "s-1" and params["iss"] == base
     tokens = _post(f"{base}/connect/token", {
         "grant_type": "authorization_code", "code": params["code"], "redirect_uri": CALLBACK,
-        "code_verifier": verifier}, ("web", SECRET))
+        "code_verifier": pkce.verifier}, ("web", SECRET))
     discovery = json.load(urllib.request.urlopen(f"{base}/.well-known/openid-configuration"))
     key = jwt.PyJWKClient(discovery["jwks_uri"]).get_signing_key_from_jwt(tokens["id_token"])
     identity = jwt.decode(tokens["id_token"], key.key, algorithms=["RS256"], audience="web",

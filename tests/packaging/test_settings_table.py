@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from identity.conf import DEFAULTS
-from tests.servers import ROOT
+from tests.helpers.servers import ROOT
 
 
 def _table() -> dict[str, str]:

@@ -13,26 +13,18 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from django.contrib.admin.utils import quote
 from django.core.management import call_command
-from django.db import connection
 
 # Connects the user_logged_in receiver that records auth_time and sid; the URLconf imports it
 # too, but a test may sign in before its first request resolves a URL.
-import identity.endpoints.session  # noqa: F401
+import identity.http.session  # noqa: F401
 from identity import clock
 from identity.models import PersistedGrant, SigningKey
-from tests.authorization_code.flow import (
-    API_AUTH,
-    Pkce,
-    exchange,
-    get_code,
-    introspect,
-    login,
-    refresh,
-    revoke,
-    seed_with_api_secrets,
-    sign_in_for_tokens,
-)
 from tests.factories import make_interactive_client
+from tests.helpers.calls import API_AUTH, introspect, refresh, revoke
+from tests.helpers.database import database_text as _database_text
+from tests.helpers.flow import exchange, get_code, login, sign_in_for_tokens
+from tests.helpers.pkce import Pkce
+from tests.helpers.seeding import seed_with_api_secrets
 
 pytestmark = pytest.mark.django_db
 
@@ -64,18 +56,6 @@ def _cleanup(*args: str) -> str:
     out = io.StringIO()
     call_command("cleanup_grants", *args, stdout=out)
     return out.getvalue()
-
-
-def _database_text() -> str:
-    """Every value of every row of every table, as text: what a database dump would show."""
-    chunks: list[str] = []
-    with connection.cursor() as cursor:
-        for table in connection.introspection.table_names():
-            cursor.execute(f"SELECT * FROM {connection.ops.quote_name(table)}")
-            for row in cursor.fetchall():
-                chunks.extend(bytes(v).decode("latin-1") if isinstance(v, bytes | memoryview)
-                              else str(v) for v in row)
-    return "\n".join(chunks)
 
 
 class _FormFields(HTMLParser):
@@ -307,7 +287,7 @@ def test_revoking_every_grant_of_a_client_keeps_revoked_jwts_revoked(client, adm
 @pytest.fixture
 def three_keys() -> dict[str, SigningKey]:
     """The key ring's real signing key, and rows announced for later and retired."""
-    from identity.tokens.keys import get_key_ring
+    from identity.stores.registry import get_key_ring
 
     signing = SigningKey.objects.get(kid=get_key_ring().signing_key().kid)
     now = clock.now()

@@ -3,7 +3,6 @@ Core §12.2)."""
 
 from __future__ import annotations
 
-import base64
 import hashlib
 from datetime import datetime, timedelta
 
@@ -11,21 +10,16 @@ import pytest
 
 # Connects the user_logged_in receiver that records auth_time and sid; the URLconf imports it
 # too, but a test may sign in before its first request resolves a URL.
-import identity.endpoints.session  # noqa: F401
+import identity.http.session  # noqa: F401
 from identity import clock
 from identity.constants import TokenExpiration, TokenUsage
 from identity.models import PersistedGrant
-from tests.authorization_code.flow import (
-    REDIRECT,
-    Pkce,
-    get_code,
-    login,
-    post_token,
-    refresh,
-    sign_in_for_tokens,
-    verified_claims,
-)
 from tests.factories import make_interactive_client
+from tests.helpers.calls import post_token, refresh
+from tests.helpers.flow import REDIRECT, get_code, login, sign_in_for_tokens, verified_claims
+from tests.helpers.pkce import Pkce
+from tests.helpers.seeding import seed
+from tests.helpers.tokens import at_hash as _at_hash
 
 pytestmark = pytest.mark.django_db
 
@@ -52,28 +46,11 @@ def _refused(response, error: str = INVALID_GRANT) -> None:
 
 def _seed_with_api_claims(*clients) -> None:
     """Seed clients and an api1 whose tokens carry the user's email (IdentityServer UserClaims)."""
-    from clients_app.importing import import_document
-    from clients_app.mapping import real_models
-    from identity.config_document import ConfigDocument
-    from identity.domain.resources import (
-        STANDARD_IDENTITY_RESOURCES,
-        ApiResource,
-        ApiScope,
-        Resources,
-    )
+    from identity.domain.resources import ApiResource
 
-    resources = Resources(
-        identity_resources=STANDARD_IDENTITY_RESOURCES,
-        api_scopes=(ApiScope(name="api1"), ApiScope(name="api2.read_only")),
-        api_resources=(ApiResource(name="api1", scopes=("api1",), user_claims=("email",)),
-                       ApiResource(name="api2", scopes=("api2.read_only",))))
-    import_document(ConfigDocument(clients=clients or (make_interactive_client(),),
-                                   resources=resources), real_models())
-
-
-def _at_hash(access_token: str) -> str:
-    digest = hashlib.sha256(access_token.encode("ascii")).digest()
-    return base64.urlsafe_b64encode(digest[:16]).rstrip(b"=").decode()
+    seed(clients or (make_interactive_client(),), api_resources=(
+        ApiResource(name="api1", scopes=("api1",), user_claims=("email",)),
+        ApiResource(name="api2", scopes=("api2.read_only",))))
 
 
 # --- rotation and reuse detection (OneTimeOnly, the default) -----------------------------------

@@ -19,22 +19,19 @@ from django.db import OperationalError
 
 # Connects the user_logged_in receiver that records auth_time and sid; the URLconf imports it
 # too, but a test may sign in before its first request resolves a URL.
-import identity.endpoints.session  # noqa: F401
+import identity.http.session  # noqa: F401
 from identity import clock
 from identity.constants import AccessTokenType
 from identity.models import PersistedGrant
 from identity.stores.orm_grants import OrmPersistedGrantStore
-from tests.authorization_code.flow import (
-    API_AUTH,
-    REVOKE,
-    basic_auth,
-    introspect,
-    refresh,
-    revoke,
-    seed_with_api_secrets,
-    sign_in_for_tokens,
-)
 from tests.factories import make_client, make_interactive_client
+from tests.helpers.basic_auth import basic_auth
+from tests.helpers.calls import API_AUTH, REVOKE, introspect, refresh, revoke
+from tests.helpers.calls import client_credentials_token as _cc_token
+from tests.helpers.calls import userinfo as _userinfo
+from tests.helpers.clients import reference_client as _reference
+from tests.helpers.flow import sign_in_for_tokens
+from tests.helpers.seeding import seed_with_api_secrets
 
 pytestmark = pytest.mark.django_db
 
@@ -60,10 +57,6 @@ def _is_active(client, token: str, auth=API_AUTH) -> bool:
     return response.json()["active"]
 
 
-def _userinfo(client, token: str):
-    return client.get("/connect/userinfo", HTTP_AUTHORIZATION=f"Bearer {token}")
-
-
 def _assert_refresh_refused(client, token: str, auth=INTERACTIVE_AUTH) -> None:
     response = refresh(client, token, auth=auth)
     assert response.status_code == 400, response.content
@@ -72,17 +65,6 @@ def _assert_refresh_refused(client, token: str, auth=INTERACTIVE_AUTH) -> None:
 
 def _hint(hint: str | None) -> dict[str, str]:
     return {} if hint is None else {"token_type_hint": hint}
-
-
-def _reference(client_id: str = "interactive", **overrides):
-    return make_interactive_client(client_id, access_token_type=AccessTokenType.Reference,
-                                   **overrides)
-
-
-def _cc_token(token_post, auth=SERVICE_AUTH) -> str:
-    response = token_post({"grant_type": "client_credentials"}, auth=auth)
-    assert response.status_code == 200, response.content
-    return response.json()["access_token"]
 
 
 def _deny_list() -> list[PersistedGrant]:

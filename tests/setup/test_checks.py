@@ -38,7 +38,7 @@ def test_missing_outage_middleware_is_a_warning(settings) -> None:
     from django.core.checks import run_checks
 
     assert not [m for m in run_checks() if m.id == "identity.W001"]
-    outage = "identity.outage.OutageMiddleware"
+    outage = "identity.http.outage.OutageMiddleware"
     settings.MIDDLEWARE = [m for m in settings.MIDDLEWARE if m != outage]
     assert [m.id for m in run_checks() if m.id.startswith("identity.")] == ["identity.W001"]
 

@@ -9,7 +9,7 @@ from clients_app import models
 from clients_app.importing import import_document
 from clients_app.mapping import real_models
 from identity.config_document import ConfigDocument
-from identity.stores import get_client_store, get_resource_store
+from identity.stores.registry import get_client_store, get_resource_store
 from tests.factories import (
     DEFINING_CLIENTS_EXAMPLE,
     REFERENCE_DOCUMENT,

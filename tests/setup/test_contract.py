@@ -4,7 +4,6 @@ gunicorn with DEBUG off over plain http, then the admin signs in."""
 from __future__ import annotations
 
 import http.cookiejar
-import re
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
@@ -12,7 +11,9 @@ from collections.abc import Iterator
 import pytest
 
 from tests.factories import REFERENCE_DOCUMENT
-from tests.servers import free_port, gunicorn, manage, project_env
+from tests.helpers.basic_auth import basic
+from tests.helpers.forms import csrf_token
+from tests.helpers.servers import free_port, gunicorn, manage, project_env
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +37,7 @@ def test_admin_sign_in_works_over_plain_http_with_debug_off(server) -> None:
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
     page = opener.open(base + "/admin/login/").read().decode()
     assert opener.open(base + "/static/admin/css/base.css").status == 200
-    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+    token = csrf_token(page)
     assert not any(c.secure for c in jar)
     body = urllib.parse.urlencode({"csrfmiddlewaretoken": token, "username": "alice",
                                    "password": "Contract-Pw-1234", "next": "/admin/"}).encode()
@@ -55,7 +56,6 @@ def test_admin_pages_refuse_framing(server) -> None:
 
 
 def test_discovery_issuer_and_token_over_gunicorn(server) -> None:
-    import base64
     import json
 
     base, env = server
@@ -63,13 +63,12 @@ def test_discovery_issuer_and_token_over_gunicorn(server) -> None:
     assert doc["issuer"] == env["IDENTITY_ISSUER"]
     request = urllib.request.Request(
         doc["token_endpoint"], data=b"grant_type=client_credentials&scope=api1",
-        headers={"Authorization": "Basic " + base64.b64encode(b"local-dev:secret").decode()})
+        headers={"Authorization": basic("local-dev", "secret")})
     body = json.load(urllib.request.urlopen(request))
     assert body["token_type"] == "Bearer" and body["access_token"]
 
 
 def test_clients_file_is_served_from_memory_and_never_written(tmp_path) -> None:
-    import base64
     import json
     import sqlite3
 
@@ -81,7 +80,7 @@ def test_clients_file_is_served_from_memory_and_never_written(tmp_path) -> None:
     with gunicorn(env, port) as base:
         request = urllib.request.Request(
             base + "/connect/token", data=b"grant_type=client_credentials",
-            headers={"Authorization": "Basic " + base64.b64encode(b"file-client:secret").decode()})
+            headers={"Authorization": basic("file-client", "secret")})
         assert json.load(urllib.request.urlopen(request))["scope"] == "api1"
     db = sqlite3.connect(tmp_path / "db.sqlite3")
     assert db.execute("select count(*) from clients_app_client").fetchone() == (0,)

@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
-import base64
 import json
 import urllib.request
-from urllib.parse import urlencode
 
 import jwt
 import pytest
 from django.core.management import call_command
 
-from identity.tokens.keys import reset_key_ring
+from identity.stores.registry import reset_key_ring
+from tests.helpers.servers import client_credentials
 
 
 def _token(base: str, algorithm: str = "RS256") -> str:
-    data = urlencode({"grant_type": "client_credentials", "scope": "api1"}).encode()
-    request = urllib.request.Request(f"{base}/connect/token", data=data, headers={
-        "Authorization": "Basic " + base64.b64encode(b"service.client:secret").decode()})
-    return json.load(urllib.request.urlopen(request))["access_token"]
+    return client_credentials(base, "service.client", scope="api1")[1]["access_token"]
 
 
 def _verify(base: str, token: str, algorithm: str = "RS256") -> dict:

@@ -17,26 +17,29 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 # Connects the user_logged_in receiver that records auth_time and sid.
-import identity.endpoints.session  # noqa: F401
+import identity.http.session  # noqa: F401
 from identity import clock
 from identity.errors import InvalidToken
 from identity.management.commands import revoke_signing_key as command_module
 from identity.models import SigningKey
-from identity.tokens import keys as key_ring_module
+from identity.stores import registry as key_ring_module
 from identity.tokens.jwt import sign
-from identity.validation.jwt_tokens import decode_own_jwt
-from tests.authorization_code.flow import introspect, seed_with_api_secrets, sign_in_for_tokens
+from identity.tokens.verification import decode_own_jwt
+from tests.helpers.calls import introspect
+from tests.helpers.calls import userinfo as _userinfo
+from tests.helpers.flow import sign_in_for_tokens
+from tests.helpers.seeding import seed_with_api_secrets
+from tests.helpers.tokens import kid_of as _kid
 
 pytestmark = pytest.mark.django_db
 
-USERINFO = "/connect/userinfo"
 JWKS = "/.well-known/openid-configuration/jwks"
 
 
 @pytest.fixture
 def other_process(monkeypatch):
     """Make the command use a key ring of its own, as when it runs in another process."""
-    ring = key_ring_module._build()
+    ring = key_ring_module._build_key_ring()
     monkeypatch.setattr(command_module, "get_key_ring", lambda: ring)
     return ring
 
@@ -46,14 +49,6 @@ def _revoke(*kids: str) -> str:
     # "--": a kid is base64url and may start with "-", which would read as an option.
     call_command("revoke_signing_key", "--", *kids, stdout=out)
     return out.getvalue()
-
-
-def _kid(token: str) -> str:
-    return jwt.get_unverified_header(token)["kid"]
-
-
-def _userinfo(client, token: str):
-    return client.get(USERINFO, HTTP_AUTHORIZATION=f"Bearer {token}")
 
 
 def _jwks_kids(client) -> set[str]:

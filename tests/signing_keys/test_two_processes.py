@@ -2,22 +2,17 @@
 
 from __future__ import annotations
 
-import base64
 import json
 import urllib.request
-from urllib.parse import urlencode
 
 import jwt
 
 from tests.factories import REFERENCE_DOCUMENT
-from tests.servers import free_port, gunicorn, manage, project_env
+from tests.helpers.servers import client_credentials, free_port, gunicorn, manage, project_env
 
 
 def _token(base: str) -> str:
-    request = urllib.request.Request(
-        f"{base}/connect/token", data=urlencode({"grant_type": "client_credentials"}).encode(),
-        headers={"Authorization": "Basic " + base64.b64encode(b"local-dev:secret").decode()})
-    return json.load(urllib.request.urlopen(request))["access_token"]
+    return client_credentials(base, "local-dev")[1]["access_token"]
 
 
 def test_two_servers_share_signing_keys(tmp_path) -> None:

@@ -12,8 +12,8 @@ from clients_app.importing import import_document
 from clients_app.mapping import real_models
 from identity.config_document import ConfigDocument
 from identity.freshness import current_generation
-from identity.stores import get_client_store
 from identity.stores.caching import client_cache_key
+from identity.stores.registry import get_client_store
 from tests.factories import make_client, make_interactive_client, make_resources
 
 pytestmark = pytest.mark.django_db

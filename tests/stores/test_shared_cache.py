@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tests.factories import REFERENCE_DOCUMENT
-from tests.servers import free_port, gunicorn, manage, shared_cache_project, token_status
+from tests.helpers.servers import free_port, gunicorn, manage, shared_cache_project, token_status
 
 
 def test_disabling_a_client_in_another_process_takes_effect_everywhere(tmp_path) -> None:

@@ -12,10 +12,10 @@ from clients_app.mapping import real_models
 from clients_app.stores import OrmClientStore, OrmResourceStore
 from identity.config_document import ConfigDocument, dump_document
 from identity.domain.resources import STANDARD_IDENTITY_RESOURCES, Resources
-from identity.stores import find_enabled_client
 from identity.stores.caching import CachingClientStore
 from identity.stores.chain import ChainClientStore, ChainResourceStore
 from identity.stores.config_file import config_file_stores
+from identity.stores.interfaces import find_enabled_client
 from identity.stores.memory import InMemoryClientStore, InMemoryResourceStore
 from identity.stores.validating import ValidatingClientStore
 from tests.factories import make_client, make_interactive_client, make_resources

@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
-import re
 import urllib.error
 import urllib.request
 from http.cookiejar import CookieJar
 from urllib.parse import urlencode
 
 from tests.factories import REFERENCE_DOCUMENT
-from tests.servers import free_port, gunicorn, manage, shared_cache_project, token_status
+from tests.helpers.forms import csrf_token
+from tests.helpers.servers import free_port, gunicorn, manage, shared_cache_project, token_status
 
 
 def _login(base: str, password: str) -> int:
     jar = CookieJar()
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
     page = opener.open(f"{base}/account/login").read().decode()
-    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+    token = csrf_token(page)
     form = urlencode({"csrfmiddlewaretoken": token, "username": "bob", "password": password,
                       "next": "/account/grants"}).encode()
     try:

@@ -15,7 +15,9 @@ import pytest
 from identity import clock
 from identity.endpoints.account import LOCKED_MESSAGE
 from identity.models import FailureCount
-from tests.authorization_code.flow import Pkce, exchange, get_code, login, refresh
+from tests.helpers.calls import refresh
+from tests.helpers.flow import exchange, get_code, login
+from tests.helpers.pkce import Pkce
 
 GRANT = {"grant_type": "client_credentials", "scope": "api1"}
 
@@ -286,7 +288,7 @@ def test_counters_are_read_only_while_a_lock_may_be_running(
 
 def test_counting_with_every_limit_off_writes_and_reads_nothing(
         client, alice, limits, django_assert_num_queries) -> None:
-    from identity import throttling
+    from identity.http import throttling
 
     limits(pair=None, per_address=None)
     with django_assert_num_queries(0):

@@ -10,25 +10,20 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-import identity.endpoints.session  # noqa: F401
+import identity.http.session  # noqa: F401
 from identity import clock
 from identity.models import PersistedGrant
-from tests.authorization_code.flow import (
-    Pkce,
-    exchange,
-    get_code,
-    introspect,
-    login,
-    refresh,
-    seed_with_api_secrets,
-)
 from tests.factories import make_client, make_interactive_client
+from tests.helpers.calls import introspect, refresh, userinfo
+from tests.helpers.flow import exchange, get_code, login
+from tests.helpers.pkce import Pkce
+from tests.helpers.seeding import seed_with_api_secrets
 
 pytestmark = pytest.mark.django_db
 
 
 def _userinfo(client, token: str) -> int:
-    return client.get("/connect/userinfo", HTTP_AUTHORIZATION=f"Bearer {token}").status_code
+    return userinfo(client, token).status_code
 
 
 def _active(client, token: str) -> bool:

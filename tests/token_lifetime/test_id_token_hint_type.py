@@ -9,17 +9,17 @@ from urllib.parse import urlencode
 import jwt
 import pytest
 
-import identity.endpoints.session  # noqa: F401
+import identity.http.session  # noqa: F401
 from identity.errors import InvalidToken
-from identity.tokens.keys import get_key_ring
-from identity.validation.jwt_tokens import decode_id_token_hint
-from tests.authorization_code.flow import is_signed_in, login, sign_in_to
+from identity.stores.registry import get_key_ring
+from identity.tokens.verification import decode_id_token_hint
 from tests.end_session.test_endpoint import (
     assert_confirmation_page,
     assert_signed_out_page,
     post_form,
 )
 from tests.factories import make_client, make_interactive_client
+from tests.helpers.flow import is_signed_in, login, sign_in_to
 
 pytestmark = pytest.mark.django_db
 

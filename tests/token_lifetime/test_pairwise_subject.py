@@ -5,17 +5,12 @@ from __future__ import annotations
 
 import pytest
 
-import identity.endpoints.session  # noqa: F401
+import identity.http.session  # noqa: F401
 from identity.constants import AccessTokenType
-from tests.authorization_code.flow import (
-    introspect,
-    refresh,
-    seed_with_api_secrets,
-    sign_in_for_tokens,
-    sign_in_to,
-    verified_claims,
-)
 from tests.factories import make_client, make_interactive_client
+from tests.helpers.calls import introspect, refresh
+from tests.helpers.flow import sign_in_for_tokens, sign_in_to, verified_claims
+from tests.helpers.seeding import seed_with_api_secrets
 
 pytestmark = pytest.mark.django_db
 
@@ -85,7 +80,8 @@ def test_a_deactivated_user_behind_a_pairwise_token_is_inactive(client, alice) -
 
 
 def test_a_pairwise_token_of_a_replayed_code_is_inactive(client, alice) -> None:
-    from tests.authorization_code.flow import Pkce, exchange, get_code, login
+    from tests.helpers.flow import exchange, get_code, login
+    from tests.helpers.pkce import Pkce
 
     seed_with_api_secrets(make_client(), make_interactive_client(pair_wise_subject_salt="s1"))
     login(client)

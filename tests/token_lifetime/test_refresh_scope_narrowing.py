@@ -10,10 +10,11 @@ import jwt
 import pytest
 
 # Connects the user_logged_in receiver that records auth_time and sid.
-import identity.endpoints.session  # noqa: F401
+import identity.http.session  # noqa: F401
 from identity.constants import TokenUsage
-from tests.authorization_code.flow import refresh, sign_in_for_tokens, verified_claims
 from tests.factories import make_interactive_client
+from tests.helpers.calls import refresh
+from tests.helpers.flow import sign_in_for_tokens, verified_claims
 
 pytestmark = pytest.mark.django_db
 
@@ -140,7 +141,8 @@ def test_narrowing_by_request_still_keeps_the_full_scope_for_the_next_refresh(cl
 
 def test_a_code_grants_only_what_the_configuration_still_allows(client, seeded, alice) -> None:
     from clients_app.models import ClientScope
-    from tests.authorization_code.flow import Pkce, exchange, get_code, login
+    from tests.helpers.flow import exchange, get_code, login
+    from tests.helpers.pkce import Pkce
 
     seeded()
     login(client)

@@ -10,8 +10,9 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.authorization_code.flow import REDIRECT, Pkce, authorize, authorize_params, login
 from tests.factories import make_client, make_interactive_client
+from tests.helpers.flow import REDIRECT, authorize, authorize_params, login
+from tests.helpers.pkce import Pkce
 
 pytestmark = pytest.mark.django_db
 AUTH = ("service.client", "secret")

@@ -10,9 +10,9 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 # Connects the user_logged_in receiver that records auth_time and sid; the URLconf imports it
 # too, but a test may sign in before its first request resolves a URL.
-import identity.endpoints.session  # noqa: F401
-from tests.authorization_code.flow import sign_in_for_tokens, verified_claims
+import identity.http.session  # noqa: F401
 from tests.factories import make_interactive_client
+from tests.helpers.flow import sign_in_for_tokens, verified_claims
 
 pytestmark = pytest.mark.django_db
 
@@ -48,8 +48,8 @@ def _access_token(client, **overrides: str) -> str:
 
 def _resign(client, token: str, **changes) -> str:
     """Return the token's claims with `changes`, signed again with the server's own key."""
+    from identity.stores.registry import get_key_ring
     from identity.tokens.jwt import sign
-    from identity.tokens.keys import get_key_ring
 
     claims = {**jwt.decode(token, options={"verify_signature": False}), **changes}
     claims = {k: v for k, v in claims.items() if v is not None}
@@ -253,7 +253,7 @@ def test_id_token_is_not_an_access_token(client, seeded, alice) -> None:
 @pytest.mark.parametrize("typ", ["JWT", "jwt", "id_token+jwt", None])
 def test_access_token_claims_with_another_typ_are_invalid_token(client, seeded, alice,
                                                                typ) -> None:
-    from identity.tokens.keys import get_key_ring
+    from identity.stores.registry import get_key_ring
 
     seeded()
     claims = jwt.decode(_access_token(client), options={"verify_signature": False})
@@ -269,8 +269,8 @@ def test_access_token_claims_with_another_typ_are_invalid_token(client, seeded, 
 
 
 def test_application_at_jwt_typ_is_accepted(client, seeded, alice) -> None:
+    from identity.stores.registry import get_key_ring
     from identity.tokens.jwt import sign
-    from identity.tokens.keys import get_key_ring
 
     seeded()
     claims = jwt.decode(_access_token(client), options={"verify_signature": False})
