@@ -37,6 +37,7 @@ from identity.validation.authorize_request import (
     trusted_client_and_redirect,
     validate_authorize_request,
 )
+from identity.validation.consent import narrowed
 from identity.validation.interaction import (
     SIGN_IN_TICKET,
     Interaction,
@@ -129,7 +130,9 @@ def _authorize(http: HttpRequest, params: Mapping[str, str], client: Client, red
         return redirect_to(reverse("identity:consent") + "?" + urlencode({"return": back}))
     if session is None:  # pragma: no cover - next_interaction asked for a login
         raise InvalidRequest("no session")
-    sessions.take_one_time_consent(http, client_id, request.scopes)
+    granted = sessions.take_one_time_consent(http, client_id, request.scopes)
+    if granted is not None:  # the person may have unticked optional scopes
+        request = narrowed(request, granted)
     if fresh and ticket is not None:  # the sign-in made for this request is spent on its code
         sessions.use_sign_in_ticket(http, ticket.ticket_id)
     code = issue_code(request, session, clock.now(), get_grant_store())

@@ -13,6 +13,7 @@ from urllib.parse import urlencode, urlsplit
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.translation import gettext, gettext_noop
 from django.views.decorators.http import require_http_methods
 
 from identity import clock
@@ -32,6 +33,7 @@ from identity.validation.authorize_request import (
     trusted_client_and_redirect,
     validate_authorize_request,
 )
+from identity.validation.consent import ScopeChoice, consented_scopes, scope_choices
 from identity.validation.params import parse_query
 
 
@@ -68,22 +70,43 @@ def _answer(http: HttpRequest, params: Mapping[str, str], back: str, client: Cli
     if http.method == "GET":
         return html_headers(render(http, "identity/consent.html", {
             "client": client, "request": request, "return_url": back,
-            "identity_resources": request.resources.identity_resources,
-            "api_scopes": request.resources.api_scopes,
-            "offline": "offline_access" in request.scopes,
+            "scopes": [_shown(c) for c in scope_choices(request)],
         }))
     if http.POST.get("decision") != "allow":
         raise AccessDenied("the user denied the request")
+    # The form marks that it offers a choice; a project's own consent template without the
+    # checkboxes grants what was asked, as before.
+    granted = (consented_scopes(request, http.POST.getlist("scope"))
+               if http.POST.get("choose_scopes") else request.scopes)
+    if not granted:
+        raise AccessDenied("the user granted no scope")
     subject = str(http.user.pk)
     if http.POST.get("remember") and client.allow_remember_consent:
         now = clock.now()
         lifetime = client.consent_lifetime
+        # Exactly what was granted: a later request for more asks again.
         get_consent_store().save(Consent(
-            subject, client.client_id, request.scopes, now,
+            subject, client.client_id, granted, now,
             now + timedelta(seconds=lifetime) if lifetime else None))
-    sessions.grant_one_time_consent(http, client.client_id, request.scopes)
+    sessions.grant_one_time_consent(http, client.client_id, request.scopes, granted)
     # Rebuilt from the parsed parameters, never the raw value: only our authorize URL.
     return redirect_to(reverse("identity:authorize") + "?" + urlencode(params))
+
+
+# The names of the standard scopes and of offline access, translated when shown; scopes defined
+# by the deployment are shown as configured.
+_STANDARD_TEXTS = (
+    gettext_noop("Your user identifier"), gettext_noop("User profile"),
+    gettext_noop("Your email address"), gettext_noop("Your phone number"),
+    gettext_noop("Your postal address"), gettext_noop("Offline access"),
+    gettext_noop("Keep access while you are away"),
+)
+
+
+def _shown(choice: ScopeChoice) -> dict[str, object]:
+    return {"name": choice.name, "display_name": gettext(choice.display_name),
+            "description": gettext(choice.description) if choice.description else "",
+            "required": choice.required, "emphasize": choice.emphasize, "kind": choice.kind}
 
 
 def _authorize_params(back: str) -> QueryDict | dict[str, str]:

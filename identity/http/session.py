@@ -70,28 +70,40 @@ def session_clients(http: HttpRequest) -> list[str]:
     return list(http.session.get(CLIENTS, []))
 
 
-def grant_one_time_consent(http: HttpRequest, client_id: str, scopes: tuple[str, ...]) -> None:
-    """Record a consent given for the next authorization of this client only."""
+def grant_one_time_consent(http: HttpRequest, client_id: str, asked: tuple[str, ...],
+                           granted: tuple[str, ...]) -> None:
+    """Record a consent given for the next authorization of this client only: the scopes the
+    request asked for, and those the person granted (all or some of them)."""
     consented = dict(http.session.get(CONSENTED, {}))
-    consented[client_id] = list(scopes)
+    consented[client_id] = {"asked": list(asked), "granted": list(granted)}
     http.session[CONSENTED] = consented
 
 
-def take_one_time_consent(http: HttpRequest, client_id: str, scopes: tuple[str, ...]) -> bool:
-    """Use up a one-time consent covering `scopes`, if there is one."""
-    consented = dict(http.session.get(CONSENTED, {}))
-    given = consented.get(client_id)
-    if given is None or not set(scopes) <= set(given):
-        return False
-    del consented[client_id]
-    http.session[CONSENTED] = consented
-    return True
+def _one_time_consent(http: HttpRequest, client_id: str,
+                      scopes: tuple[str, ...]) -> tuple[str, ...] | None:
+    given = http.session.get(CONSENTED, {}).get(client_id)
+    if isinstance(given, list):  # recorded before consent could be partial: all was granted
+        given = {"asked": given, "granted": given}
+    if not isinstance(given, dict) or not set(scopes) <= set(given.get("asked", ())):
+        return None
+    return tuple(given.get("granted", ()))
+
+
+def take_one_time_consent(http: HttpRequest, client_id: str,
+                          scopes: tuple[str, ...]) -> tuple[str, ...] | None:
+    """Use up a one-time consent given to a request for `scopes`; return the scopes granted,
+    or None when there is no such consent."""
+    granted = _one_time_consent(http, client_id, scopes)
+    if granted is not None:
+        consented = dict(http.session.get(CONSENTED, {}))
+        del consented[client_id]
+        http.session[CONSENTED] = consented
+    return granted
 
 
 def has_one_time_consent(http: HttpRequest, client_id: str, scopes: tuple[str, ...]) -> bool:
-    """Tell whether a one-time consent covers `scopes`, without using it up."""
-    given = http.session.get(CONSENTED, {}).get(client_id)
-    return given is not None and set(scopes) <= set(given)
+    """Tell whether a one-time consent answers a request for `scopes`, without using it up."""
+    return _one_time_consent(http, client_id, scopes) is not None
 
 
 def issue_sign_in_ticket(requirement: SignInRequirement) -> str:
