@@ -12,10 +12,10 @@ from django.forms.models import BaseInlineFormSet
 
 from clients_app import models
 from clients_app.mapping import CLIENT_CHILDREN, client_to_domain
-from identity.constants import SecretType, StandardScope
+from identity.constants import GrantType, SecretType, StandardScope
 from identity.hashing import generate_secret, hash_secret, is_hashed_secret
 from identity.validation.client_config import validate_client
-from identity.validation.client_support import ConfigProblem
+from identity.validation.client_support import SUPPORTED_GRANT_TYPES, ConfigProblem
 
 # Problems about these fields come from several inlines at once; they are shown on the grant
 # types inline, where the grant that causes them is chosen.
@@ -23,7 +23,15 @@ CROSS_FIELDS = frozenset({"require_client_secret", "require_pkce"})
 _ATTR_BY_MODEL = {child.model: attr for attr, child in CLIENT_CHILDREN.items()}
 
 
-class SecretForm(forms.ModelForm):
+class KindRowForm(forms.ModelForm):
+    """An inline row; a new row pre-filled by the client's kind is saved even when untouched
+    (Django skips unchanged extra rows, which would drop the kind's grant type)."""
+
+    def has_changed(self) -> bool:
+        return super().has_changed() or (self.instance.pk is None and any(self.initial.values()))
+
+
+class SecretForm(KindRowForm):
     """A secret row: type a secret or tick Generate; only the hash is saved."""
 
     secret = forms.CharField(
@@ -64,6 +72,60 @@ class SecretForm(forms.ModelForm):
                            "(88 characters) hash. Type the secret in 'Type a secret' instead; it "
                            "will be hashed.")
         return data
+
+
+Choices = list[tuple[str, Any]]
+
+
+class _PickForm(KindRowForm):
+    """A row whose one value is chosen from what exists, read when the form is built."""
+
+    pick: str
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        name = self.add_prefix(self.pick)
+        current = self.data.get(name) if self.is_bound else self.initial.get(self.pick)
+        choices: Choices = [("", "---------"), *self.choices()]
+        if current and current not in _values(choices):
+            # A stored (or posted) value outside the list stays shown, never silently dropped;
+            # the configuration rules say what is wrong with it.
+            choices.append((current, f"{current} (stored; not offered)"))
+        # A CharField with a Select: the configuration rules, not "not a valid choice", judge
+        # the value.
+        self.fields[self.pick].widget = forms.Select(choices=choices)
+
+    def choices(self) -> Choices:
+        raise NotImplementedError
+
+
+def _values(choices: Choices) -> set[str]:
+    values: set[str] = set()
+    for value, label in choices:
+        if isinstance(label, list):  # a group
+            values.update(v for v, _ in label)
+        else:
+            values.add(value)
+    return values
+
+
+class GrantTypeForm(_PickForm):
+    pick = "grant_type"
+
+    def choices(self) -> Choices:
+        return [(g, g) for g in GrantType if g in SUPPORTED_GRANT_TYPES]
+
+
+class ScopeForm(_PickForm):
+    pick = "scope"
+
+    def choices(self) -> Choices:
+        identity = sorted(models.IdentityResource.objects.values_list("name", flat=True))
+        api = sorted(models.ApiScope.objects.values_list("name", flat=True))
+        if StandardScope.OFFLINE_ACCESS not in identity:
+            identity.append(StandardScope.OFFLINE_ACCESS)
+        return [("Identity scopes", [(n, n) for n in identity]),
+                ("API scopes", [(n, n) for n in api])]
 
 
 class VersionedForm(forms.ModelForm):

@@ -3,6 +3,7 @@ actions to revoke grants and to revoke compromised signing keys."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from django.contrib import admin, messages
@@ -11,6 +12,8 @@ from django.db import router, transaction
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
+from django.utils import timezone
+from django.utils.html import format_html
 
 from identity import clock
 from identity.domain.grants import GRANT_REVOKED_JTI
@@ -72,8 +75,10 @@ class PersistedGrantAdmin(_ReadOnly):
 
 @admin.register(SigningKey)
 class SigningKeyAdmin(_ReadOnly):
-    list_display = ["kid", "algorithm", "state", "created", "activates_at", "retires_at",
-                    "expires_at", "revoked_at"]
+    # Short cells (the whole value in a tooltip) so that the list fits a 1280 px window.
+    list_display = ["short_kid", "algorithm", "state", "created_at", "activates", "retires",
+                    "expires", "revoked"]
+    list_display_links = ["short_kid"]
     list_filter = ["algorithm"]
     exclude = ["private_key"]  # encrypted, and still never shown
     actions = ["revoke"]
@@ -87,6 +92,30 @@ class SigningKeyAdmin(_ReadOnly):
     @admin.display(description="state")
     def state(self, obj: SigningKey) -> str:
         return _stored(obj).state(clock.now())
+
+    @admin.display(description="key ID", ordering="kid")
+    def short_kid(self, obj: SigningKey) -> str:
+        return _abbreviated(obj.kid, 12)
+
+    @admin.display(description="created", ordering="created")
+    def created_at(self, obj: SigningKey) -> str:
+        return _when(obj.created)
+
+    @admin.display(description="activates", ordering="activates_at")
+    def activates(self, obj: SigningKey) -> str:
+        return _when(obj.activates_at)
+
+    @admin.display(description="retires", ordering="retires_at")
+    def retires(self, obj: SigningKey) -> str:
+        return _when(obj.retires_at)
+
+    @admin.display(description="expires", ordering="expires_at")
+    def expires(self, obj: SigningKey) -> str:
+        return _when(obj.expires_at)
+
+    @admin.display(description="revoked", ordering="revoked_at")
+    def revoked(self, obj: SigningKey) -> str:
+        return _when(obj.revoked_at)
 
     @admin.action(description="Revoke selected keys (irreversible)", permissions=["revoke"])
     def revoke(self, request: HttpRequest, queryset: QuerySet[SigningKey]) -> Any:
@@ -109,6 +138,20 @@ class SigningKeyAdmin(_ReadOnly):
             "opts": self.model._meta, "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
             "keys": [(k, _stored(k).state(now)) for k in keys],
         })
+
+
+def _abbreviated(text: str, length: int) -> str:
+    if len(text) <= length:
+        return text
+    return format_html('<span title="{}">{}…</span>', text, text[:length])
+
+
+def _when(moment: datetime | None) -> str:
+    if moment is None:
+        return "-"
+    local = timezone.localtime(moment)
+    return format_html('<span title="{}">{}</span>', local.isoformat(),
+                       local.strftime("%Y-%m-%d %H:%M"))
 
 
 def _stored(obj: SigningKey) -> StoredKey:

@@ -126,7 +126,7 @@ def client_add_data(admin_client: HttpClient, client_id: str = "svc.orders", *,
                     **fields: str) -> dict[str, str]:
     """Build the whole POST of the client add form: the page's defaults, every inline's
     management form, the given rows and field overrides."""
-    data = form_fields(admin_client.get(CLIENT_ADD))
+    data = form_fields(admin_client.get(f"{CLIENT_ADD}?kind=custom"))
     rows: dict[str, list[Mapping[str, str]]] = {prefix: [] for prefix in CLIENT_INLINES}
     rows["client_secrets"] = [{"type": "SharedSecret", **s} for s in secrets]
     rows["allowed_grant_types"] = [{"grant_type": g} for g in grant_types]
@@ -297,9 +297,11 @@ def test_generated_secret_is_shown_once_and_stored_hashed(admin_client: HttpClie
     data = client_add_data(admin_client, "svc.generated",
                            secrets=[{"generate": "on", "description": "rollout 1"}])
 
-    response = admin_client.post(CLIENT_ADD, data)
+    posted = admin_client.post(CLIENT_ADD, data)
 
-    assert response.status_code == 200  # the secret page itself, not a redirect
+    assert posted.status_code == 303  # to the secret page: a reload never saves again
+    response = admin_client.get(posted["Location"])
+    assert response.status_code == 200
     assert "no-store" in [d.strip() for d in response["Cache-Control"].split(",")]
     shown = GENERATED_RE.findall(response.content.decode())
     assert len(shown) == 1
@@ -331,9 +333,10 @@ def test_generated_secret_on_an_existing_client_is_shown_once(admin_client: Http
                    f"client_secrets-{total}-type": "SharedSecret",
                    f"client_secrets-{total}-generate": "on"})
 
-    response = admin_client.post(change_url, fields)
+    posted = admin_client.post(change_url, fields)
 
-    assert response.status_code == 200
+    assert posted.status_code == 303
+    response = admin_client.get(posted["Location"])
     (secret,) = GENERATED_RE.findall(response.content.decode())
     values = sorted(s.value for s in row.client_secrets.all())
     assert values == sorted([hash_secret("secret"), hash_secret(secret)])
@@ -527,8 +530,10 @@ def test_api_resource_admin_shows_a_generated_api_secret_once(admin_client: Http
     })
     fields.update(name="orders")
 
-    response = admin_client.post(f"{ADMIN}/apiresource/add/", fields)
+    posted = admin_client.post(f"{ADMIN}/apiresource/add/", fields)
 
+    assert posted.status_code == 303
+    response = admin_client.get(posted["Location"])
     assert response.status_code == 200
     assert "no-store" in [d.strip() for d in response["Cache-Control"].split(",")]
     (secret,) = GENERATED_RE.findall(response.content.decode())

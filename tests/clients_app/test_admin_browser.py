@@ -41,15 +41,15 @@ def test_client_with_generated_secret_created_in_browser_authenticates(
             page.click("input[type=submit]")
             page.wait_for_url(f"{live_server.url}/admin/")
 
-            page.goto(f"{live_server.url}/admin/clients_app/client/add/")
+            page.goto(f"{live_server.url}/admin/clients_app/client/add/?kind=custom")
             page.fill("#id_client_id", "browser.service")
             page.fill("#id_client_name", "Made in a browser")
-            page.fill("#id_allowed_grant_types-0-grant_type", "client_credentials")
+            page.select_option("#id_allowed_grant_types-0-grant_type", "client_credentials")
             page.get_by_role("button", name="Add another Client secret").click()
             page.fill("#id_client_secrets-0-description", "first secret")
             page.check("#id_client_secrets-0-generate")
             page.get_by_role("button", name="Add another Allowed scope").click()
-            page.fill("#id_allowed_scopes-0-scope", "api1")
+            page.select_option("#id_allowed_scopes-0-scope", "api1")
             page.locator("input[name=_save]").first.click()
 
             shown = page.locator("code.generated-secret")

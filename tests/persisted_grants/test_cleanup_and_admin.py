@@ -308,7 +308,7 @@ def three_keys() -> dict[str, SigningKey]:
 
 
 def _state_column(html: str, kid: str) -> str:
-    row = next(r for r in html.split("<tr") if f">{kid}<" in r)
+    row = next(r for r in html.split("<tr") if f'title="{kid}"' in r or f">{kid}<" in r)
     found = re.search(r'class="field-state">([^<]*)<', row)
     assert found, row
     return found.group(1)
