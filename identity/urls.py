@@ -12,6 +12,12 @@ from identity.endpoints.end_session import end_session_endpoint
 from identity.endpoints.home import home
 from identity.endpoints.introspection import introspection_endpoint
 from identity.endpoints.jwks import jwks_endpoint
+from identity.endpoints.password_reset import (
+    password_reset_complete_page,
+    password_reset_confirm_page,
+    password_reset_page,
+    password_reset_sent_page,
+)
 from identity.endpoints.revocation import revocation_endpoint
 from identity.endpoints.token import token_endpoint
 from identity.endpoints.userinfo import userinfo_endpoint
@@ -33,4 +39,10 @@ urlpatterns = [
     path("connect/consent", consent_page, name="consent"),
     path("account/login", login_page, name="login"),
     path("account/grants", grants_page, name="grants"),
+    path("account/password/reset", password_reset_page, name="password_reset"),
+    path("account/password/reset/sent", password_reset_sent_page, name="password_reset_sent"),
+    path("account/password/reset/done", password_reset_complete_page,
+         name="password_reset_complete"),
+    path("account/password/reset/<uidb64>/<token>", password_reset_confirm_page,
+         name="password_reset_confirm"),
 ]

@@ -53,6 +53,10 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "identity.http.outage.OutageMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # The browser's Accept-Language (Django's LocaleMiddleware, off the JSON protocol endpoints),
+    # then the OIDC ui_locales of an authorization request.
+    "identity.http.locale.PageLocaleMiddleware",
+    "identity.http.locale.UiLocalesMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -73,6 +77,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "identity.endpoints.password_reset.identity_pages",
             ],
         },
     },
@@ -125,9 +130,19 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 LANGUAGE_CODE = "en-us"
+# Offered to Accept-Language and ui_locales: identity/locale translates our pages, Django's own
+# catalogues the admin.
+LANGUAGES = [("en", "English"), ("fr", "Français")]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
+
+# Password reset by email is offered only with a real backend: EMAIL_URL=smtp+tls://user:pw@host:587,
+# consolemail:// for development; the default dummymail:// sends nothing and hides the pages.
+# Unset parts (None) keep Django's defaults, as port 25 for an smtp:// URL without one.
+vars().update({name: value for name, value in env.email_url(
+    "EMAIL_URL", default="dummymail://").items() if value is not None})
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="identity@localhost")
 
 STATIC_URL = "static/"
 # Only for `collectstatic` behind a front server; the app serves its static files itself.

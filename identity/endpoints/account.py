@@ -11,11 +11,13 @@ from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
 from identity.conf import identity_settings
 from identity.errors import InvalidRequest, TooManyRequests
 from identity.http import throttling
+from identity.http.branding import branding, client_of_authorize_url
 from identity.http.csrf import no_referrer_form
 from identity.http.rendering import error_page, html_headers
 from identity.http.session import signed_in_required
@@ -24,7 +26,8 @@ from identity.stores.orm_users import account_key
 from identity.stores.registry import get_client_store, get_consent_store, get_grant_store
 
 ACCOUNT_NAME_LIMIT = 150  # Django's user name length; longer input names no account
-LOCKED_MESSAGE = "Too many failed sign-in attempts. Wait a few minutes and try again."
+LOCKED_MESSAGE = gettext_lazy(
+    "Too many failed sign-in attempts. Wait a few minutes and try again.")
 
 
 def sign_in_subject(raw_username: object) -> str:
@@ -67,6 +70,12 @@ class LoginView(auth_views.LoginView):
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         return html_headers(super().dispatch(request, *args, **kwargs))
 
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        # The application the sign-in is for, named by the authorize request it returns to.
+        context["branding"] = branding(client_of_authorize_url(str(context.get("next") or "")))
+        return context
+
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         refused = sign_in_refusal(request)
         if refused is not None:
@@ -90,7 +99,7 @@ def admin_login(request: HttpRequest, extra_context: dict[str, Any] | None = Non
         refused = sign_in_refusal(request)
         if refused is not None:
             response = html_headers(render(request, "identity/error.html", {
-                "error": "too_many_attempts", "description": LOCKED_MESSAGE}, status=429))
+                "error": "too_many_attempts", "description": str(LOCKED_MESSAGE)}, status=429))
             response["Retry-After"] = refused.headers["Retry-After"]
             return response
     return admin.site.login(request, extra_context)

@@ -22,6 +22,7 @@ from identity.domain.client import Client
 from identity.domain.grants import Consent
 from identity.errors import AccessDenied, InvalidRequest, OAuthError
 from identity.http import session as sessions
+from identity.http.branding import branding
 from identity.http.csrf import no_referrer_form
 from identity.http.frame import Render, answer
 from identity.http.issuer import get_issuer
@@ -69,7 +70,8 @@ def _answer(http: HttpRequest, params: Mapping[str, str], back: str, client: Cli
     request = validate_authorize_request(params, client, redirect_uri, get_resource_store())
     if http.method == "GET":
         return html_headers(render(http, "identity/consent.html", {
-            "client": client, "request": request, "return_url": back,
+            "client": client, "branding": branding(client), "request": request,
+            "return_url": back,
             "scopes": [_shown(c) for c in scope_choices(request)],
         }))
     if http.POST.get("decision") != "allow":

@@ -79,7 +79,7 @@ def _sign_out(http: HttpRequest, store: ClientStore, issuer: str,
         logger.info("user signed out, %d front-channel logout URIs", len(frames))
     logout(http)
     response = render(http, "identity/logged_out.html", {"frames": frames, "target": target})
-    csp = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'"
+    csp = "default-src 'none'; style-src 'self'; frame-ancestors 'none'"
     origins = sorted({"{0.scheme}://{0.netloc}".format(urlsplit(f)) for f in frames})
     if origins:
         csp += "; frame-src " + " ".join(origins)

@@ -138,7 +138,7 @@ def test_user_signs_in_consents_gets_tokens_and_signs_out_of_the_client_in_chrom
 
                 page.wait_for_url(f"{issuer}/connect/consent?**")
                 consented = [li.get_attribute("data-scope")
-                             for li in page.locator("ul.scopes li").all()]
+                             for li in page.locator("li[data-scope]").all()]
                 assert set(consented) == set(SCOPE.split())
                 page.click("#allow")
 

@@ -16,6 +16,9 @@ class Page(HTMLParser):
         self.forms: list[str] = []
         self.refresh: list[str] = []
         self.links: list[str] = []
+        # Links to this server's own pages (the signed-in bar, "forgot your password?"): they
+        # send the browser nowhere the request chose, so the oracles leave them out.
+        self.own_links: list[str] = []
         self.frames: list[str] = []
         self.scripts = 0
         self.fields: dict[str, str] = {}
@@ -39,7 +42,9 @@ class Page(HTMLParser):
             content = values.get("content", "")
             self.refresh.append(content.split("url=", 1)[1] if "url=" in content else content)
         elif tag == "a":
-            self.links.append(values.get("href", ""))
+            href = values.get("href", "")
+            own = href.startswith("/") and not href.startswith(("//", "/\\"))
+            (self.own_links if own else self.links).append(href)
         elif tag in ("iframe", "frame", "embed", "object"):
             self.frames.append(values.get("src", values.get("data", "")))
         elif tag == "script":

@@ -58,7 +58,7 @@ def test_failed_logins_lock_the_user_at_that_address_without_checking_the_passwo
         assert _login(client, "alice", "wrong").status_code == 200
     refused = _login(client, "alice", "pw-alice-123")
     assert refused.status_code == 429 and refused["Retry-After"] == "120"
-    assert LOCKED_MESSAGE in refused.content.decode()
+    assert str(LOCKED_MESSAGE) in refused.content.decode()
     assert not _signed_in(client)
     # Alice elsewhere is not locked out by someone guessing at her name from 10.0.0.1.
     assert _login(client, "alice", "pw-alice-123", address="10.0.0.2").status_code == 302
