@@ -99,10 +99,9 @@ def sign_in_at_server(page: Page, issuer: str) -> None:
     page.fill("#id_password", "alice-demo-password")
     page.click("#sign-in")
     page.wait_for_url(f"{issuer}/connect/consent?**")
-    # The consent page may offer scope checkboxes: allow everything the application asks for.
-    for box in page.locator("input[name=scope]").all():
-        if box.is_enabled() and not box.is_checked():
-            box.check()
+    # Every scope the application asks for is offered ticked: allow them all.
+    boxes = page.locator("input[type=checkbox][name=scope]").all()
+    assert boxes and all(box.is_checked() for box in boxes)
     page.click("#allow")
 
 
