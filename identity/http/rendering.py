@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from typing import Any, TypeVar
 from urllib.parse import urlencode, urlsplit
 
+from django.contrib.auth.models import AnonymousUser
 from django.http import HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import render
@@ -63,6 +64,9 @@ def error_page(request: HttpRequest, err: OAuthError) -> HttpResponse:
     """Render an error for a browser when the redirect URI cannot be trusted: never redirect."""
     logger.info("authorize error page %s (%s)%s", err.error, err.description,
                 f": {err.detail}" if err.detail else "")
+    if err.error == "temporarily_unavailable":
+        # Who is signed in is in the database that may be down: the page names nobody.
+        request.user = AnonymousUser()
     response = render(request, "identity/error.html",
                       {"error": err.error, "description": err.description},
                       status=err.status if err.status >= 400 else 400)
