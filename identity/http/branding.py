@@ -39,15 +39,20 @@ def branding(client: Client | None) -> Branding | None:
                     _web_url(client.client_uri))
 
 
-def client_of_authorize_url(url: str) -> Client | None:
-    """Return the enabled client named by our authorize URL `url` (a login page's `next`), or
-    None when it is anything else."""
-    if not url or len(url) > _URL_LIMIT:
+def authorize_query(url: str) -> dict[str, list[str]] | None:
+    """Return the parameters of `url` when it is our own authorize endpoint's URL (the login
+    page's `next`, the consent page's `return`), or None for any other URL."""
+    if not url or len(url) > _URL_LIMIT * 4:
         return None
     parts = urlsplit(url)
     if parts.scheme or parts.netloc or parts.path != reverse("identity:authorize"):
         return None
-    ids = parse_qs(parts.query).get("client_id", [])
+    return parse_qs(parts.query)
+
+
+def client_of_authorize_url(url: str) -> Client | None:
+    """Return the enabled client named by our authorize URL `url`, or None."""
+    ids = (authorize_query(url) or {}).get("client_id", [])
     if len(ids) != 1 or not ids[0] or len(ids[0]) > 200 or "\x00" in ids[0]:
         return None
     return find_enabled_client(get_client_store(), ids[0])

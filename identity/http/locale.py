@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs
 
 from django.conf import settings
 from django.http import HttpRequest
@@ -17,6 +17,8 @@ from django.http.response import HttpResponseBase
 from django.middleware.locale import LocaleMiddleware
 from django.urls import reverse
 from django.utils import translation
+
+from identity.http.branding import authorize_query
 
 # Caller input: only the head of the parameter is read, so long or many tags cost nothing.
 MAX_UI_LOCALES = 256
@@ -69,13 +71,7 @@ def ui_locale_from(params: Mapping[str, str]) -> str | None:
 def ui_locales_of_url(url: str) -> str | None:
     """Return `ui_locales` of a URL of our authorize endpoint (a login `next`, a consent
     `return`), or None for any other URL."""
-    if len(url) > MAX_URL:
-        return None
-    parts = urlsplit(url)
-    if parts.scheme or parts.netloc or parts.path != reverse("identity:authorize"):
-        return None
-    # A repeated ui_locales is refused by the authorize endpoint; the first is enough here.
-    values = parse_qs(parts.query).get("ui_locales")
+    values = (authorize_query(url) or {}).get("ui_locales")
     return values[0] if values else None
 
 

@@ -27,6 +27,7 @@ from tests.clients_app.test_admin import (
 )
 from tests.factories import make_client, make_interactive_client
 from tests.helpers.calls import post_token
+from tests.helpers.forms import add_generated_secret
 
 pytestmark = pytest.mark.django_db
 
@@ -237,10 +238,7 @@ def _generate(admin_client: HttpClient) -> tuple[str, models.Client]:
     row = save_client(make_client("svc.rollover", allowed_scopes=("api1",)))
     change = f"{CLIENTS}{row.pk}/change/"
     fields = form_fields(admin_client.get(change))
-    total = int(fields["client_secrets-TOTAL_FORMS"])
-    fields.update({"client_secrets-TOTAL_FORMS": str(total + 1),
-                   f"client_secrets-{total}-type": "SharedSecret",
-                   f"client_secrets-{total}-generate": "on"})
+    add_generated_secret(fields)
     response = admin_client.post(change, fields)
     assert response.status_code == 303, text_of(response)
     assert response["Location"].startswith(f"{change}secret/") or \

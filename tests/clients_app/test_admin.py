@@ -26,6 +26,7 @@ from identity.hashing import hash_secret, verify_shared_secret
 from identity.stores.caching import client_cache_key
 from identity.stores.registry import get_client_store, get_resource_store
 from tests.factories import make_client, make_interactive_client, make_secret
+from tests.helpers.forms import add_generated_secret
 
 pytestmark = pytest.mark.django_db
 
@@ -328,10 +329,7 @@ def test_generated_secret_on_an_existing_client_is_shown_once(admin_client: Http
     row = save_client(make_client("svc.rollover", allowed_scopes=("openid",)))
     change_url = f"{ADMIN}/client/{row.pk}/change/"
     fields = form_fields(admin_client.get(change_url))
-    total = int(fields["client_secrets-TOTAL_FORMS"])
-    fields.update({"client_secrets-TOTAL_FORMS": str(total + 1),
-                   f"client_secrets-{total}-type": "SharedSecret",
-                   f"client_secrets-{total}-generate": "on"})
+    add_generated_secret(fields)
 
     posted = admin_client.post(change_url, fields)
 

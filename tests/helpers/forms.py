@@ -21,3 +21,11 @@ def csrf_token(page: Any) -> str:
     token = find_csrf_token(page)
     assert token is not None, getattr(page, "content", page)[:500]
     return token
+
+
+def add_generated_secret(fields: dict[str, str]) -> None:
+    """Add a row with Generate ticked to the client-secrets inline of an admin form's fields."""
+    total = int(fields["client_secrets-TOTAL_FORMS"])
+    fields.update({"client_secrets-TOTAL_FORMS": str(total + 1),
+                   f"client_secrets-{total}-type": "SharedSecret",
+                   f"client_secrets-{total}-generate": "on"})
