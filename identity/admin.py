@@ -18,7 +18,7 @@ from django.utils.html import format_html
 from identity import clock
 from identity.domain.grants import GRANT_REVOKED_JTI
 from identity.domain.keys import StoredKey
-from identity.models import Consent, PersistedGrant, SigningKey
+from identity.models import AuditEvent, Consent, PersistedGrant, SigningKey
 from identity.stores.orm_grants import OrmPersistedGrantStore
 from identity.stores.registry import get_key_ring
 
@@ -163,3 +163,16 @@ def _stored(obj: SigningKey) -> StoredKey:
 class ConsentAdmin(_ReadOnly):
     list_display = ["subject_id", "client_id", "created", "expires"]
     search_fields = ["subject_id", "client_id"]
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(_ReadOnly):
+    """Changes made through the management API and client registration, newest first."""
+
+    list_display = ["at", "actor", "via", "action", "target_type", "target"]
+    list_filter = ["via", "action", "target_type"]
+    search_fields = ["actor", "target"]
+    date_hierarchy = "at"
+
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False  # a trail that its readers could prune would prove nothing

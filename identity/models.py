@@ -117,3 +117,26 @@ def column(model: type[models.Model], field_name: str) -> str:
     if not isinstance(field, models.Field) or field.column is None:
         raise TypeError(f"{model.__name__}.{field_name} is not a concrete column")
     return field.column
+
+
+class AuditEvent(models.Model):
+    """A change made through the management API or dynamic client registration: who, when,
+    what. Secret values and hashes are never recorded, only that a secret changed."""
+
+    at = models.DateTimeField(db_index=True)
+    # "user:<username>" (a staff session), "client:<client_id>" (a token, with the user as
+    # "client:<id> for user:<sub>" when the token has one), "registration:<client_id>".
+    actor = models.CharField(max_length=400)
+    via = models.CharField(max_length=20, help_text="api or registration")
+    action = models.CharField(max_length=20)
+    target_type = models.CharField("object type", max_length=50)
+    target = models.CharField("object", max_length=200)
+    changes = models.JSONField(default=dict, blank=True,
+                               help_text="Field names to [before, after].")
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+        indexes = [models.Index(fields=["target_type", "target"], name="audit_target_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.actor} {self.action} {self.target_type} {self.target}"

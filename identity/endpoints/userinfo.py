@@ -13,14 +13,12 @@ from identity import clock
 from identity.constants import StandardScope
 from identity.errors import (
     InsufficientScope,
-    InvalidRequest,
     InvalidToken,
     MethodNotAllowed,
-    MissingToken,
 )
 from identity.grants.lookup import ACCESS_TOKEN, find_token
+from identity.http.bearer import bearer_token
 from identity.http.cors import with_cors
-from identity.http.forms import read_form
 from identity.http.frame import protocol_errors
 from identity.http.issuer import get_issuer
 from identity.http.rendering import json_response
@@ -32,26 +30,6 @@ from identity.stores.registry import (
     get_user_store,
 )
 from identity.tokens.subject import subject_for
-
-
-def bearer_token(http: HttpRequest) -> str:
-    """Return the access token from `Authorization: Bearer` or, for a form POST, the body."""
-    header = http.headers.get("Authorization")
-    body_token = None
-    if http.method == "POST" and (http.content_type or "").startswith("application/x-www"):
-        body_token = read_form(http).get("access_token")
-    if header and body_token:
-        raise InvalidRequest("send the token in one place only")
-    if header:
-        scheme, _, value = header.partition(" ")
-        if scheme.lower() != "bearer":
-            raise MissingToken("use the Bearer scheme")
-        if not value.strip():
-            raise InvalidToken("the Bearer credentials are empty")
-        return value.strip()
-    if body_token:
-        return body_token
-    raise MissingToken("an access token is required")
 
 
 @csrf_exempt
