@@ -82,6 +82,11 @@ DEFAULTS: Final[dict[str, Any]] = {
     "TRUSTED_PROXIES": 1,
     # Seconds between two writes of a client's "last used" time (never on every request).
     "LAST_USED_INTERVAL": 300,
+    # Scope an access token needs for the management API (/api/...), reads and writes.
+    "MANAGEMENT_SCOPE": "identity.manage",
+    # Scope that lets an access token read the management API, never change anything.
+    "MANAGEMENT_READ_SCOPE": "identity.manage.read",
+    # ---- dynamic client registration (RFC 7591, RFC 7592) ----
 }
 IMPORT_STRINGS: Final = frozenset({
     "CLIENT_STORE", "RESOURCE_STORE", "CORS_POLICY", "USER_STORE", "USER_CLAIMS", "GRANT_STORE",

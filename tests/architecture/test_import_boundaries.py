@@ -34,6 +34,8 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("endpoints", ("identity.endpoints",)),
     ("project", ("identity.urls", "identity.admin", "identity.management", "identity.apps",
                  "identity.checks", "identity.migrations")),
+    # For the APIs that receive our tokens: stands alone, imports nothing else of identity.
+    ("contrib", ("identity.contrib",)),
 ]
 
 
@@ -144,3 +146,13 @@ def test_every_public_error_class_lives_in_errors_py() -> None:
              and (names := [n for n in _exception_classes(p) if not n.startswith("_")])}
     assert not stray, f"define these in identity/errors.py: {stray}"
     assert "OAuthError" in _exception_classes(ROOT / "identity/errors.py")
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "identity/contrib").rglob("*.py")),
+                         ids=lambda p: str(p.relative_to(ROOT)))
+def test_contrib_stands_alone(path: Path) -> None:
+    """An API project installs identity.contrib without the server: no model, setting or store
+    of ours may come with it."""
+    bad = {n for n in _imports(path) if n.startswith("identity") and
+           not n.startswith("identity.contrib")}
+    assert not bad, f"{path.relative_to(ROOT)} imports {sorted(bad)}"
