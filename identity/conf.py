@@ -86,11 +86,31 @@ DEFAULTS: Final[dict[str, Any]] = {
     "MANAGEMENT_SCOPE": "identity.manage",
     # Scope that lets an access token read the management API, never change anything.
     "MANAGEMENT_READ_SCOPE": "identity.manage.read",
+    # Requests per caller (a staff user, or a token's client and user) to the management API,
+    # as "count/second|minute|hour|day", counted across all processes; None: no limit.
+    "MANAGEMENT_THROTTLE_RATE": "1200/minute",
     # ---- dynamic client registration (RFC 7591, RFC 7592) ----
+    # Dotted path of the ClientRegistrationStore (registered clients and their tokens' hashes).
+    "CLIENT_REGISTRATION_STORE": "clients_app.registration.OrmClientRegistrationStore",
+    # Scope the initial access token needs at the registration endpoint (/connect/dcr).
+    "REGISTRATION_SCOPE": "dcr",
+    # Let anyone register without an initial access token (RFC 7591 §3: open registration).
+    "REGISTRATION_ALLOW_ANONYMOUS": False,
+    # Grant types a registered client may ask for (refresh_token: AllowOfflineAccess).
+    "REGISTRATION_GRANT_TYPES": ["authorization_code", "refresh_token", "client_credentials"],
+    # Scopes a registered client may ask for (offline_access follows refresh_token); a request
+    # for any other scope is refused with invalid_client_metadata.
+    "REGISTRATION_SCOPES": ["openid", "profile", "email"],
+    # Seconds until a registered client's secret expires (client_secret_expires_at); 0: never.
+    "REGISTRATION_SECRET_LIFETIME": 0,
+    # Text put before every generated client id, e.g. "dcr-"; the rest is 192 random bits.
+    "REGISTRATION_CLIENT_ID_PREFIX": "",
+    # Whether registered clients ask the user's consent (RequireConsent).
+    "REGISTRATION_REQUIRE_CONSENT": True,
 }
 IMPORT_STRINGS: Final = frozenset({
     "CLIENT_STORE", "RESOURCE_STORE", "CORS_POLICY", "USER_STORE", "USER_CLAIMS", "GRANT_STORE",
-    "CONSENT_STORE", "SIGNING_KEY_STORE",
+    "CONSENT_STORE", "SIGNING_KEY_STORE", "CLIENT_REGISTRATION_STORE",
 })
 # Settings that no longer exist, and why: a project that still sets one is told at start-up.
 REMOVED: Final[dict[str, str]] = {

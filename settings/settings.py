@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "drf_spectacular",
     "identity",
     "clients_app",
 ]
@@ -116,6 +117,16 @@ if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 4096
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 LOGIN_URL = "identity:login"
+
+# The management API sets its own authentication, permissions and limits on its views; the
+# project only names the schema generator.
+REST_FRAMEWORK = {"DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema"}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "identity management API",
+    "DESCRIPTION": "Clients, secrets, scopes, resources, signing keys, grants and consents.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+}
 
 IDENTITY = {
     "ISSUER": IDENTITY_ISSUER,

@@ -9,4 +9,5 @@ urlpatterns = [
     path("", include("identity.urls")),  # first: the protocol endpoints carry the load
     path("admin/login/", admin_login),  # ahead of the admin's own: failed sign-ins are limited
     path("admin/", admin.site.urls),
+    path("api/", include("clients_app.api.urls")),
 ]

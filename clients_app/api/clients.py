@@ -1,0 +1,404 @@
+"""Clients and their secrets over the management API.
+
+A client is represented with the domain client's names (IdentityServer's properties in
+snake_case), every collection nested; secrets are a sub-resource whose values are shown once, at
+creation. Every write builds the domain client and applies `validate_client`, the rule set of the
+admin and the import, so the API can store nothing those would refuse.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import typing
+from typing import Any, Final
+
+from django.db.models import QuerySet
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from rest_framework import filters, serializers, status
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from clients_app import models
+from clients_app.api.base import ManagementViewSet, differences
+from clients_app.api.conditional import check_if_match, etag
+from clients_app.forms import known_scope_names
+from clients_app.mapping import CLIENT_CHILDREN, client_column_values, client_to_domain
+from identity.constants import SecretType
+from identity.domain import client as domain
+from identity.hashing import generate_secret, hash_secret
+from identity.validation.client_config import validate_client
+
+_HINTS: Final = typing.get_type_hints(domain.Client)
+EDITABLE: Final = tuple(f.name for f in dataclasses.fields(domain.Client)
+                        if f.name != "client_secrets")
+COLLECTIONS: Final = tuple(name for name in CLIENT_CHILDREN if name != "client_secrets")
+# The child column that bounds each collection's values.
+_CHILD_COLUMN: Final = {"allowed_grant_types": "grant_type", "redirect_uris": "redirect_uri",
+                        "post_logout_redirect_uris": "post_logout_redirect_uri",
+                        "allowed_scopes": "scope", "allowed_cors_origins": "origin",
+                        "identity_provider_restrictions": "provider"}
+
+
+class EnumField(serializers.Field):  # type: ignore[type-arg]
+    """An IdentityServer enumeration: written by name (`OneTimeOnly`) or number, read by name."""
+
+    def __init__(self, enum_cls: type[enum.IntEnum], **kwargs: Any) -> None:
+        self.enum_cls = enum_cls
+        names = ", ".join(m.name for m in enum_cls)
+        kwargs.setdefault("help_text", f"One of {names} (or its number).")
+        super().__init__(**kwargs)
+
+    def to_representation(self, value: Any) -> str:
+        return self.enum_cls(value).name
+
+    def to_internal_value(self, data: Any) -> enum.IntEnum:
+        names = {m.name.lower(): m for m in self.enum_cls}
+        if isinstance(data, str) and data.lower() in names:
+            return names[data.lower()]
+        if isinstance(data, int) and not isinstance(data, bool):
+            try:
+                return self.enum_cls(data)
+            except ValueError:
+                pass
+        raise serializers.ValidationError(
+            f"{data!r} is not one of {', '.join(m.name for m in self.enum_cls)}.")
+
+
+class ClaimSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    type = serializers.CharField(max_length=250)
+    value = serializers.CharField(max_length=250, allow_blank=True)
+    value_type = serializers.CharField(max_length=250, required=False,
+                                       default=domain.ClientClaim.__dataclass_fields__[
+                                           "value_type"].default)
+
+
+def _max_length(model: Any, column: str) -> int | None:
+    return typing.cast(int | None, model._meta.get_field(column).max_length)
+
+
+def _field_for(name: str) -> serializers.Field:  # type: ignore[type-arg]
+    hint = _HINTS[name]
+    args = typing.get_args(hint)
+    optional = type(None) in args
+    base = next((a for a in args if a is not type(None)), hint) if args else hint
+    if name == "claims":
+        return ClaimSerializer(many=True, required=False)
+    if name == "properties":
+        return serializers.DictField(child=serializers.CharField(max_length=2000,
+                                                                 allow_blank=True),
+                                     required=False, help_text="Names to values.")
+    if name in _CHILD_COLUMN:
+        child_model = getattr(models, CLIENT_CHILDREN[name].model)
+        return serializers.ListField(child=serializers.CharField(
+            max_length=_max_length(child_model, _CHILD_COLUMN[name]), allow_blank=True),
+            required=False)
+    if name == "allowed_identity_token_signing_algorithms":
+        return serializers.ListField(child=serializers.CharField(max_length=20), required=False)
+    if isinstance(base, type) and issubclass(base, enum.IntEnum):
+        return EnumField(base, required=False)
+    if base is bool:
+        return serializers.BooleanField(required=False, allow_null=optional)
+    if base is int:
+        return serializers.IntegerField(required=False, allow_null=optional,
+                                        min_value=-(2**31), max_value=2**31 - 1)
+    return serializers.CharField(required=name == "client_id", allow_null=optional,
+                                 allow_blank=optional,
+                                 max_length=_max_length(models.Client, name))
+
+
+class NewSecretSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    """A secret to generate: the server makes the value and shows it once."""
+
+    description = serializers.CharField(max_length=2000, required=False, allow_null=True,
+                                        allow_blank=True)
+    expiration = serializers.DateTimeField(required=False, allow_null=True)
+
+
+class ClientSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    """Every property of a client; `secrets` (write-only) makes secrets at creation."""
+
+    # One field per property of the domain client, typed and bounded from it and the model.
+    locals().update({name: _field_for(name) for name in EDITABLE})
+    secrets = NewSecretSerializer(
+        many=True, required=False, write_only=True,
+        help_text="At creation only: secrets to generate, each shown once in the response. "
+                  "Omitted: one is generated when the client needs a secret.")
+    created = serializers.DateTimeField(read_only=True)
+    updated = serializers.DateTimeField(read_only=True)
+    last_accessed = serializers.DateTimeField(read_only=True, allow_null=True)
+
+
+def represent(row: models.Client) -> dict[str, Any]:
+    """Return the API representation of a client row (children prefetched or read)."""
+    client = client_to_domain(row)
+    out: dict[str, Any] = {}
+    for name in EDITABLE:
+        value = getattr(client, name)
+        if isinstance(value, enum.IntEnum):
+            value = value.name
+        elif name == "claims":
+            value = [dataclasses.asdict(c) for c in value]
+        elif name == "properties":
+            value = dict(value)
+        elif isinstance(value, tuple):
+            value = list(value)
+        out[name] = value
+    for name in ("created", "updated", "last_accessed"):
+        moment = getattr(row, name)
+        out[name] = moment.isoformat() if moment else None
+    return out
+
+
+def _domain_values(data: dict[str, Any]) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for name in EDITABLE:
+        if name not in data:
+            continue
+        value = data[name]
+        if name == "claims":
+            value = tuple(domain.ClientClaim(**dict(c)) for c in value)
+        elif name == "properties":
+            value = tuple(sorted(value.items()))
+        elif isinstance(value, list):
+            value = tuple(value)
+        values[name] = value
+    return values
+
+
+def _check(client: domain.Client) -> None:
+    problems: dict[str, list[str]] = {}
+    for problem in validate_client(client, known_scope_names()):
+        field = "secrets" if problem.field == "client_secrets" else problem.field
+        problems.setdefault(field, []).append(problem.message)
+    if problems:
+        raise serializers.ValidationError(problems)
+
+
+def _needs_secret(client: domain.Client) -> bool:
+    return any(p.field == "client_secrets" for p in validate_client(client))
+
+
+def _save(row: models.Client, client: domain.Client, before: domain.Client | None) -> None:
+    for column, value in client_column_values(client).items():
+        setattr(row, column, value)
+    row.save()  # its signal drops the client (under its old and new id) from every cache
+    for attr in COLLECTIONS:
+        if before is not None and getattr(before, attr) == getattr(client, attr):
+            continue
+        child = CLIENT_CHILDREN[attr]
+        model = getattr(models, child.model)
+        # One row at a time: their signals keep the CORS and client caches right.
+        for old in model.objects.filter(client=row):
+            old.delete()
+        for value in getattr(client, attr):
+            model.objects.create(client=row, **child.to_fields(value))
+
+
+class ClientViewSet(ManagementViewSet):
+    """Clients: list, create, read, replace (PUT), change (PATCH), delete."""
+
+    serializer_class = ClientSerializer
+    permission_model = models.Client
+    audit_type = "client"
+    lookup_field = "client_id"
+    lookup_value_regex = "[^/]+"
+    filter_backends = [filters.SearchFilter, filters.OrderingFilter]
+    search_fields = ["client_id", "client_name"]
+    ordering_fields = ["client_id", "client_name", "created", "updated", "last_accessed"]
+    ordering = ["client_id"]
+
+    def get_queryset(self) -> QuerySet[models.Client]:
+        rows = models.Client.objects.prefetch_related(*CLIENT_CHILDREN)
+        params = self.request.query_params
+        enabled = params.get("enabled")
+        if enabled is not None:
+            if enabled.lower() not in ("true", "false", "1", "0"):
+                raise serializers.ValidationError({"enabled": ["Write true or false."]})
+            rows = rows.filter(enabled=enabled.lower() in ("true", "1"))
+        if params.get("grant_type"):
+            rows = rows.filter(allowed_grant_types__grant_type=params["grant_type"])
+        return rows
+
+    def _row(self, *, lock: bool = False) -> models.Client:
+        rows = models.Client.objects.all()
+        if lock:
+            rows = rows.select_for_update()
+        return get_object_or_404(rows, client_id=self.kwargs["client_id"])
+
+    def list(self, request: Request) -> Response:
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        return self.get_paginated_response([represent(row) for row in page or []])
+
+    def retrieve(self, request: Request, client_id: str) -> Response:
+        return self.object_response(represent(self._row()))
+
+    def create(self, request: Request) -> Response:
+        serializer = ClientSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        new_secrets = list(data.get("secrets") or [])
+        client = domain.Client(**_domain_values(data))
+        if not new_secrets and _needs_secret(client):
+            new_secrets = [{"description": "generated at creation"}]
+        shown = [(generate_secret(), s) for s in new_secrets]
+        client = dataclasses.replace(client, client_secrets=tuple(
+            domain.Secret(value=hash_secret(plain), description=s.get("description") or None,
+                          expiration=s.get("expiration")) for plain, s in shown))
+        _check(client)
+        with self.writing():
+            if models.Client.objects.filter(client_id=client.client_id).exists():
+                raise serializers.ValidationError(
+                    {"client_id": [f"A client with the id {client.client_id!r} exists."]})
+            row = models.Client()
+            _save(row, client, None)
+            rows = [models.ClientSecret.objects.create(
+                client=row, value=secret.value, description=secret.description,
+                expiration=secret.expiration) for secret in client.client_secrets]
+            after = represent(row)
+            self.audit("create", client.client_id, differences({}, after))
+        body = {**after, "generated_secrets": [
+            {**_secret_summary(r), "value": plain} for r, (plain, _) in zip(rows, shown,
+                                                                               strict=True)]}
+        return Response(body, status=status.HTTP_201_CREATED, headers={"ETag": etag(after)})
+
+    def update(self, request: Request, client_id: str) -> Response:
+        return self._change(request, partial=False)
+
+    def partial_update(self, request: Request, client_id: str) -> Response:
+        return self._change(request, partial=True)
+
+    def _change(self, request: Request, *, partial: bool) -> Response:
+        serializer = ClientSerializer(data=request.data, partial=partial)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        if "secrets" in data:
+            raise serializers.ValidationError(
+                {"secrets": ["Secrets are changed at .../secrets/, not here."]})
+        with self.writing():
+            row = self._row(lock=True)
+            before_rep = represent(row)
+            check_if_match(request, before_rep)
+            before = client_to_domain(row)
+            values = _domain_values(data)
+            if partial:
+                client = dataclasses.replace(before, **values)
+            else:  # a full replacement: what is not sent takes its default
+                client = domain.Client(**values, client_secrets=before.client_secrets)
+            _check(client)
+            if client.client_id != row.client_id and \
+                    models.Client.objects.filter(client_id=client.client_id).exists():
+                raise serializers.ValidationError(
+                    {"client_id": [f"A client with the id {client.client_id!r} exists."]})
+            _save(row, client, before)
+            after = represent(models.Client.objects.get(pk=row.pk))
+            self.audit("change", client.client_id, differences(before_rep, after))
+        return self.object_response(after)
+
+    def destroy(self, request: Request, client_id: str) -> Response:
+        with self.writing():
+            row = self._row(lock=True)
+            check_if_match(request, represent(row))
+            row.delete()
+            self.audit("delete", client_id)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+def _secret_summary(row: models.ClientSecret | models.ApiResourceSecret) -> dict[str, Any]:
+    return {"id": row.pk, "type": row.type, "description": row.description,
+            "expiration": row.expiration.isoformat() if row.expiration else None,
+            "created": row.created.isoformat() if row.created else None}
+
+
+class SecretSerializer(NewSecretSerializer):
+    id = serializers.IntegerField(read_only=True)
+    type = serializers.CharField(read_only=True)
+    created = serializers.DateTimeField(read_only=True)
+
+
+class ClientSecretViewSet(ManagementViewSet):
+    """A client's secrets: list (never a value or hash), generate, expire, delete.
+
+    Secrets are part of the client: the caller needs the permission to change clients as well
+    as the one on secrets, as in the admin.
+    """
+
+    serializer_class = SecretSerializer
+    permission_model = models.ClientSecret
+    audit_type = "client secret"
+    pagination_class = None
+
+    def _client(self, *, lock: bool = False) -> models.Client:
+        rows = models.Client.objects.all()
+        if lock:
+            rows = rows.select_for_update()
+        return get_object_or_404(rows, client_id=self.kwargs["client_id"])
+
+    @property
+    def action_permissions(self) -> dict[str, list[str]]:
+        change = "clients_app.change_client"
+        return {"create": [change, "clients_app.add_clientsecret"],
+                "destroy": [change, "clients_app.delete_clientsecret"],
+                "expire": [change, "clients_app.change_clientsecret"],
+                "list": ["clients_app.view_client", "clients_app.view_clientsecret"],
+                "retrieve": ["clients_app.view_client", "clients_app.view_clientsecret"]}
+
+    def list(self, request: Request, client_id: str) -> Response:
+        client = self._client()
+        return Response([_secret_summary(s) for s in client.client_secrets.order_by("pk")])
+
+    def retrieve(self, request: Request, client_id: str, pk: str) -> Response:
+        return self.object_response(_secret_summary(self._secret(self._client(), pk)))
+
+    def _secret(self, client: models.Client, pk: str) -> models.ClientSecret:
+        return get_object_or_404(client.client_secrets.all(), pk=pk if pk.isdigit() else -1)
+
+    def create(self, request: Request, client_id: str) -> Response:
+        serializer = NewSecretSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        plain = generate_secret()
+        with self.writing():
+            client = self._client(lock=True)
+            row = models.ClientSecret.objects.create(
+                client=client, value=hash_secret(plain), type=SecretType.SHARED_SECRET,
+                description=serializer.validated_data.get("description") or None,
+                expiration=serializer.validated_data.get("expiration"))
+            summary = _secret_summary(row)
+            self.audit("create", f"{client.client_id} #{row.pk}", differences({}, summary))
+        return Response({**summary, "value": plain}, status=status.HTTP_201_CREATED,
+                        headers={"ETag": etag(summary)})
+
+    @action(detail=True, methods=["post"])
+    def expire(self, request: Request, client_id: str, pk: str) -> Response:
+        """Expire the secret now: it stops authenticating at once, and stays listed."""
+        with self.writing():
+            client = self._client(lock=True)
+            row = self._secret(client, pk)
+            before = _secret_summary(row)
+            check_if_match(request, before)
+            if row.expiration is None or row.expiration > timezone.now():
+                row.expiration = timezone.now()
+                row.save()
+            after = _secret_summary(row)
+            self.audit("expire", f"{client.client_id} #{row.pk}", differences(before, after))
+        return self.object_response(after)
+
+    def destroy(self, request: Request, client_id: str, pk: str) -> Response:
+        with self.writing():
+            client = self._client(lock=True)
+            row = self._secret(client, pk)
+            check_if_match(request, _secret_summary(row))
+            remaining = client_to_domain(client)
+            remaining = dataclasses.replace(remaining, client_secrets=tuple(
+                s for s, r in zip(remaining.client_secrets, client.client_secrets.order_by("pk"),
+                                  strict=True) if r.pk != row.pk))
+            problems = [p.message for p in validate_client(remaining)
+                        if p.field == "client_secrets"]
+            if problems:
+                raise serializers.ValidationError({"secret": problems + [
+                    "Generate its replacement first (POST to this list), then delete this one."]})
+            row.delete()
+            self.audit("delete", f"{client.client_id} #{row.pk or pk}")
+        return Response(status=status.HTTP_204_NO_CONTENT)
