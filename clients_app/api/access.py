@@ -99,7 +99,7 @@ class ManagementPermission(BasePermission):
     message = "You do not have permission to perform this action."
 
     def has_permission(self, request: Request, view: Any) -> bool:
-        user = request.user
+        user: Any = request.user  # a TokenCaller, a User or AnonymousUser
         if isinstance(user, TokenCaller):
             return _token_allows(request, user)
         if not (user and user.is_authenticated and user.is_active and user.is_staff):
@@ -132,7 +132,7 @@ def required_permissions(request: Request, view: Any) -> list[str]:
 
 def caller_name(request: HttpRequest | Request) -> str:
     """Name the caller for the audit trail: `user:<username>` or `client:<id>[ for user:<sub>]`."""
-    user = request.user
+    user: Any = request.user
     if isinstance(user, TokenCaller):
         return str(user)
     return f"user:{user.get_username()}"

@@ -35,7 +35,7 @@ class ManagementPagination(PageNumberPagination):
     max_page_size = 500
 
 
-class ManagementViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg]
+class ManagementViewSet(viewsets.GenericViewSet):
     """The base of every management API view."""
 
     authentication_classes = [TokenAuthentication, StaffSessionAuthentication]

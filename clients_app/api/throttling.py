@@ -47,8 +47,9 @@ class CallerRateThrottle(BaseThrottle):
         limit, window = parse_rate(rate)
         now = clock.now().timestamp()
         start = math.floor(now / window) * window
-        digest = hashlib.sha256(caller_name(request).encode()).hexdigest()[:40]
-        key = f"identity:api-rate:v1:{digest}:{int(start)}"
+        # Hashed with the window: callers name themselves, and a key must fit 64 characters.
+        digest = hashlib.sha256(f"{caller_name(request)}\x00{int(start)}".encode()).hexdigest()
+        key = f"identity:rate:v1:{digest[:40]}"
         count = _count(key, window)
         if count > limit:
             self.retry_after = start + window - now
