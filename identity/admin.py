@@ -16,10 +16,9 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from identity import clock
-from identity.domain.grants import GRANT_REVOKED_JTI
 from identity.domain.keys import StoredKey
 from identity.models import AuditEvent, Consent, PersistedGrant, SigningKey
-from identity.stores.orm_grants import OrmPersistedGrantStore
+from identity.stores.orm_grants import revoke_grants
 from identity.stores.registry import get_key_ring
 
 if TYPE_CHECKING:
@@ -60,16 +59,7 @@ class PersistedGrantAdmin(_ReadOnly):
     @admin.action(description="Revoke selected grants (and the tokens issued from them)",
                   permissions=["revoke"])
     def revoke(self, request: HttpRequest, queryset: QuerySet[PersistedGrant]) -> None:
-        # Deny-list entries are never deleted here: that would un-revoke JWTs.
-        live = queryset.exclude(type=GRANT_REVOKED_JTI)
-        keys = list(live.values_list("key", flat=True))
-        families = set(live.exclude(family="").values_list("family", flat=True))
-        store = OrmPersistedGrantStore()
-        count = PersistedGrant.objects.filter(key__in=keys).count()
-        for key in keys:
-            store.remove(key)
-        for family in families | set(keys):  # JWTs issued in a family go on the deny list
-            count += store.remove_family(family)
+        count = revoke_grants(queryset)
         self.message_user(request, f"{count} grant(s) revoked.", messages.SUCCESS)
 
 

@@ -146,8 +146,8 @@ class _ResourceViewSet(ManagementViewSet):
         resource = self.domain_class(**_values(self._validated(request, partial=False)))
         with self.writing():
             if self.permission_model.objects.filter(name=resource.name).exists():
-                raise serializers.ValidationError(
-                    {"name": [f"The name {resource.name!r} is taken by another {self.audit_type}."]})
+                raise serializers.ValidationError({"name": [
+                    f"The name {resource.name!r} is taken by another {self.audit_type}."]})
             row = self._save(self.permission_model(), resource, None)
             after = self._represent(row)
             self.audit("create", resource.name, differences({}, after))
@@ -176,8 +176,8 @@ class _ResourceViewSet(ManagementViewSet):
             if resource.name != row.name:
                 self.check_deletion(row)
                 if self.permission_model.objects.filter(name=resource.name).exists():
-                    raise serializers.ValidationError(
-                        {"name": [f"The name {resource.name!r} is taken by another {self.audit_type}."]})
+                    raise serializers.ValidationError({"name": [
+                        f"The name {resource.name!r} is taken by another {self.audit_type}."]})
             row = self._save(row, resource, before)
             after = self._represent(row)
             self.audit("change", resource.name, differences(before_rep, after))

@@ -8,13 +8,30 @@ from rest_framework.routers import DefaultRouter
 
 from clients_app.api.access import ManagementPermission, StaffSessionAuthentication
 from clients_app.api.access import TokenAuthentication as _TokenAuthentication
-from clients_app.api.clients import ClientSecretViewSet, ClientViewSet
+from clients_app.api.clients import ClientViewSet
+from clients_app.api.operations import (
+    AuditEventViewSet,
+    ConsentViewSet,
+    GrantViewSet,
+    SigningKeyViewSet,
+)
+from clients_app.api.resources import ApiResourceViewSet, ApiScopeViewSet, IdentityResourceViewSet
+from clients_app.api.secrets import ApiResourceSecretViewSet, ClientSecretViewSet
 
 router = DefaultRouter()
 router.trailing_slash = "/?"  # /api/clients and /api/clients/ alike: no redirect for a POST
 router.register("clients", ClientViewSet, basename="client")
 router.register(r"clients/(?P<client_id>[^/]+)/secrets", ClientSecretViewSet,
                 basename="client-secret")
+router.register("signing-keys", SigningKeyViewSet, basename="signing-key")
+router.register("grants", GrantViewSet, basename="grant")
+router.register("consents", ConsentViewSet, basename="consent")
+router.register("audit-events", AuditEventViewSet, basename="audit-event")
+router.register("identity-resources", IdentityResourceViewSet, basename="identity-resource")
+router.register("api-scopes", ApiScopeViewSet, basename="api-scope")
+router.register("api-resources", ApiResourceViewSet, basename="api-resource")
+router.register(r"api-resources/(?P<name>[^/]+)/secrets", ApiResourceSecretViewSet,
+                basename="api-resource-secret")
 
 
 class SchemaView(SpectacularAPIView):
@@ -23,7 +40,8 @@ class SchemaView(SpectacularAPIView):
     authentication_classes = [_TokenAuthentication, StaffSessionAuthentication]
     permission_classes = [ManagementPermission]
     permission_model = None
-    action_permissions = {None: []}
+    # Staff need no model permission to read the description of the API.
+    action_permissions: dict[str | None, list[str]] = {None: []}
 
 
 urlpatterns = [

@@ -141,3 +141,23 @@ class OrmConsentStore:
         """Return every consent of a user."""
         return [Consent(r.subject_id, r.client_id, tuple(r.scopes), r.created, r.expires)
                 for r in ConsentRow.objects.filter(subject_id=subject_id).order_by("client_id")]
+
+
+def revoke_grants(rows: QuerySet[GrantRow]) -> int:
+    """Revoke grants (the admin's action and the management API): each with its family (the
+    grants issued from it and beside it), the JWT access tokens issued in those families put on
+    the deny list. Return how many grants were deleted.
+
+    Deny-list entries among `rows` are kept: deleting one would accept its JWT again. Families are
+    revoked before the grants themselves, so that a chosen record of an issued JWT is still there
+    to put that JWT on the deny list.
+    """
+    live = rows.exclude(type=GRANT_REVOKED_JTI)
+    keys = list(live.values_list("key", flat=True))
+    families = set(live.exclude(family="").values_list("family", flat=True)) | set(keys)
+    store = OrmPersistedGrantStore()  # the rows listed here, whatever GRANT_STORE names
+    count = sum(store.remove_family(family) for family in sorted(families))
+    count += GrantRow.objects.filter(key__in=keys).count()
+    for key in keys:
+        store.remove(key)
+    return count

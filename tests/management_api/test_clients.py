@@ -383,3 +383,23 @@ def test_the_rate_limit_counts_in_the_database_when_the_cache_is_per_process(
     assert api.get(CLIENTS).status_code == 200
     caches["default"].clear()
     assert api.get(CLIENTS).status_code == 429
+
+
+def test_staff_browse_the_api_in_the_browser(staff) -> None:
+    viewer = staff("clients_app.view_client")
+    page = viewer.http.get(CLIENTS, HTTP_ACCEPT="text/html")
+    assert page.status_code == 200 and b"service.client" in page.content
+    assert page["Content-Type"].startswith("text/html")
+
+
+def test_the_audit_trail_is_readable_and_unchangeable_in_the_admin(api, staff) -> None:
+    _create(api)
+    viewer = staff("identity.view_auditevent")
+    listing = viewer.http.get("/admin/identity/auditevent/")
+    assert listing.status_code == 200
+    assert b"client:automation" in listing.content and b"billing.worker" in listing.content
+    event = AuditEvent.objects.get()
+    assert viewer.http.get(f"/admin/identity/auditevent/{event.pk}/delete/").status_code == 403
+    assert viewer.http.post(f"/admin/identity/auditevent/{event.pk}/change/",
+                            {"actor": "someone else"}).status_code == 403
+    assert AuditEvent.objects.get().actor == "client:automation"

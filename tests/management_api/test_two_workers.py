@@ -1,0 +1,79 @@
+"""On the settings every user gets (two gunicorn workers, the local-memory cache, SQLite), a
+change made through the management API holds on every worker at its next request, as an admin
+save does, and the rate limit counts one budget for all workers."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from tests.helpers.servers import client_credentials, free_port, gunicorn, manage, project_env
+
+ROUNDS = 20
+DOCUMENT = """{ "IdentityServer": {
+  "ApiScopes": [ {"Name": "api1"}, {"Name": "api2.read_only"}, {"Name": "identity.manage"} ],
+  "Clients": [
+    { "ClientId": "local-dev",
+      "ClientSecrets": [ { "Value": "K7gNU3sdo+OL0wNhqoVWhr3g6s1xYv72ol/pe/Unols=" } ],
+      "AllowedGrantTypes": [ "client_credentials" ], "AllowedScopes": [ "api1" ] },
+    { "ClientId": "automation",
+      "ClientSecrets": [ { "Value": "K7gNU3sdo+OL0wNhqoVWhr3g6s1xYv72ol/pe/Unols=" } ],
+      "AllowedGrantTypes": [ "client_credentials" ], "AllowedScopes": [ "identity.manage" ] }
+  ] } }
+"""
+
+
+def _call(base: str, method: str, path: str, token: str, body: Any = None) -> tuple[int, Any]:
+    request = urllib.request.Request(
+        base + path, method=method, data=json.dumps(body).encode() if body is not None else None,
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, json.loads(response.read() or b"null")
+    except urllib.error.HTTPError as err:
+        return err.code, json.loads(err.read() or b"null")
+
+
+def _statuses(base: str, secret: str = "secret", **params: str) -> list[int]:
+    return [client_credentials(base, "local-dev", secret, **params)[0] for _ in range(ROUNDS)]
+
+
+def test_api_changes_hold_on_every_worker_at_their_next_request(tmp_path: Path) -> None:
+    env = project_env(tmp_path, IDENTITY_ISSUER="http://127.0.0.1")
+    del env["CACHE_URL"]  # the default: local memory, one cache per worker
+    (tmp_path / "clients.json").write_text(DOCUMENT)
+    manage(env, "migrate", "--noinput")
+    manage(env, "import_clients", str(tmp_path / "clients.json"))
+    with gunicorn(env, free_port(), workers=2) as base:
+        status, body = client_credentials(base, "automation", "secret", scope="identity.manage")
+        assert status == 200, body
+        token = body["access_token"]
+        assert _statuses(base) == [200] * ROUNDS  # both workers have the client cached
+
+        assert _call(base, "PATCH", "/api/clients/local-dev", token,
+                     {"allowed_scopes": ["api1", "api2.read_only"]})[0] == 200
+        assert _statuses(base, scope="api2.read_only") == [200] * ROUNDS
+
+        status, secret = _call(base, "POST", "/api/clients/local-dev/secrets", token, {})
+        assert status == 201
+        assert _statuses(base, secret=secret["value"]) == [200] * ROUNDS
+        old = next(s for s in _call(base, "GET", "/api/clients/local-dev/secrets", token)[1]
+                   if s["id"] != secret["id"])
+        assert _call(base, "POST", f"/api/clients/local-dev/secrets/{old['id']}/expire",
+                     token)[0] == 200
+        # Refused by every worker: 401, and 429 once the refusals pass the failure limit.
+        refused = _statuses(base)
+        assert refused[:10] == [401] * 10 and set(refused) <= {401, 429}
+        _forget_failures(env)
+        assert _statuses(base, secret=secret["value"]) == [200] * ROUNDS
+
+        assert _call(base, "DELETE", "/api/clients/local-dev", token)[0] == 204
+        assert _statuses(base, secret=secret["value"])[:10] == [401] * 10
+
+
+def _forget_failures(env: dict[str, str]) -> None:
+    manage(env, "shell", "-c", "from identity.models import FailureCount; "
+                               "FailureCount.objects.all().delete()")
