@@ -41,14 +41,13 @@ _CHILD_COLUMN: Final = {"allowed_grant_types": "grant_type", "redirect_uris": "r
                         "identity_provider_restrictions": "provider"}
 
 
-class EnumField(serializers.Field):
+class EnumField(serializers.ChoiceField):
     """An IdentityServer enumeration: written by name (`OneTimeOnly`) or number, read by name."""
 
     def __init__(self, enum_cls: type[enum.IntEnum], **kwargs: Any) -> None:
         self.enum_cls = enum_cls
-        names = ", ".join(m.name for m in enum_cls)
-        kwargs.setdefault("help_text", f"One of {names} (or its number).")
-        super().__init__(**kwargs)
+        kwargs.setdefault("help_text", "A name, or its number as IdentityServer stores it.")
+        super().__init__(choices=[m.name for m in enum_cls], **kwargs)
 
     def to_representation(self, value: Any) -> str:
         return self.enum_cls(value).name

@@ -9,6 +9,7 @@ deleted or renamed from under them.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import typing
 from typing import Any, Final
 
@@ -52,6 +53,7 @@ def _field_for(cls: type, name: str, model: type[Model]) -> serializers.Field:
                                  allow_blank=optional, max_length=field.max_length)
 
 
+@functools.cache  # one class per kind: the schema names it once
 def _serializer(cls: type, model: type[Model]) -> type[serializers.Serializer]:
     fields: dict[str, Any] = {f.name: _field_for(cls, f.name, model)
                               for f in dataclasses.fields(cls) if f.name != "api_secrets"}

@@ -6,6 +6,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework.routers import DefaultRouter
 
+from clients_app.api import schema as _schema  # noqa: F401 - registers the auth schemes
 from clients_app.api.access import ManagementPermission, StaffSessionAuthentication
 from clients_app.api.access import TokenAuthentication as _TokenAuthentication
 from clients_app.api.clients import ClientViewSet

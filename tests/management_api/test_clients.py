@@ -403,3 +403,13 @@ def test_the_audit_trail_is_readable_and_unchangeable_in_the_admin(api, staff) -
     assert viewer.http.post(f"/admin/identity/auditevent/{event.pk}/change/",
                             {"actor": "someone else"}).status_code == 403
     assert AuditEvent.objects.get().actor == "client:automation"
+
+
+def test_the_schema_is_valid_openapi_without_a_warning(tmp_path) -> None:
+    from django.core.management import call_command
+
+    out = tmp_path / "schema.yaml"
+    call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(out))
+    text = out.read_text()
+    assert "accessToken" in text and "staffSession" in text
+    assert "OneTimeOnly" in text  # enumerations are listed, not plain strings
