@@ -230,26 +230,30 @@ def _import_clients(clients: tuple[Client, ...], models: ModelSet, prune: bool, 
 
 
 def _existing_clients(models: ModelSet, ids: list[str]) -> dict[str, tuple[Any, Client]]:
-    """Load the rows and domain values of the named clients, a batch at a time.
-
-    One query per child table and batch, read as plain tuples: prefetch_related would build
-    a queryset per client and table, which costs more than the queries themselves.
-    """
+    """Load the rows and domain values of the named clients, a batch at a time."""
     found: dict[str, tuple[Any, Client]] = {}
     for start in range(0, len(ids), BATCH):
-        rows = {r.pk: r for r in models.Client.objects.filter(
-            client_id__in=ids[start:start + BATCH])}
-        children: dict[int, dict[str, list[Any]]] = {pk: {} for pk in rows}
-        for attr, child in CLIENT_CHILDREN.items():
-            model = getattr(models, child.model)
-            columns = [f.attname for f in model._meta.concrete_fields]
-            for item in model.objects.filter(client_id__in=list(rows)).order_by("pk") \
-                    .values_list(*columns, named=True):
-                children[item.client_id].setdefault(attr, []).append(item)
-        for pk, row in rows.items():
-            kids = {attr: children[pk].get(attr, []) for attr in CLIENT_CHILDREN}
-            found[row.client_id] = (row, client_to_domain(row, kids))
+        rows = list(models.Client.objects.filter(client_id__in=ids[start:start + BATCH]))
+        for row, client in zip(rows, domain_clients(models, rows), strict=True):
+            found[row.client_id] = (row, client)
     return found
+
+
+def domain_clients(models: ModelSet, rows: list[Any]) -> list[Client]:
+    """Return the domain clients of `rows` (at most a few thousand), in their order.
+
+    One query per child table, read as plain tuples: prefetch_related would build a queryset
+    per client and table, which costs more than the queries themselves.
+    """
+    children: dict[int, dict[str, list[Any]]] = {row.pk: {} for row in rows}
+    for attr, child in CLIENT_CHILDREN.items():
+        model = getattr(models, child.model)
+        columns = [f.attname for f in model._meta.concrete_fields]
+        for item in model.objects.filter(client_id__in=list(children)).order_by("pk") \
+                .values_list(*columns, named=True):
+            children[item.client_id].setdefault(attr, []).append(item)
+    return [client_to_domain(row, {attr: children[row.pk].get(attr, [])
+                                   for attr in CLIENT_CHILDREN}) for row in rows]
 
 
 def _create_clients(models: ModelSet, clients: list[Client]) -> None:

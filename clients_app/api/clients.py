@@ -24,7 +24,13 @@ from clients_app.api.base import ManagementViewSet, differences
 from clients_app.api.conditional import check_if_match, etag
 from clients_app.api.secrets import NewSecretSerializer, secret_summary
 from clients_app.forms import known_scope_names
-from clients_app.mapping import CLIENT_CHILDREN, client_column_values, client_to_domain
+from clients_app.importing import domain_clients
+from clients_app.mapping import (
+    CLIENT_CHILDREN,
+    client_column_values,
+    client_to_domain,
+    real_models,
+)
 from identity.constants import CLAIM_VALUE_TYPE_STRING
 from identity.domain import client as domain
 from identity.hashing import generate_secret, hash_secret
@@ -122,9 +128,9 @@ class ClientSerializer(serializers.Serializer):
     last_accessed = serializers.DateTimeField(read_only=True, allow_null=True)
 
 
-def represent(row: models.Client) -> dict[str, Any]:
-    """Return the API representation of a client row (children prefetched or read)."""
-    client = client_to_domain(row)
+def represent(row: models.Client, client: domain.Client | None = None) -> dict[str, Any]:
+    """Return the API representation of a client row (and its domain client, when read)."""
+    client = client or client_to_domain(row)
     out: dict[str, Any] = {}
     for name in EDITABLE:
         value = getattr(client, name)
@@ -203,7 +209,7 @@ class ClientViewSet(ManagementViewSet):
     ordering = ["client_id"]
 
     def get_queryset(self) -> QuerySet[models.Client]:
-        rows = models.Client.objects.prefetch_related(*CLIENT_CHILDREN)
+        rows = models.Client.objects.all()  # the children of a page are read in one go
         params = self.request.query_params
         enabled = params.get("enabled")
         if enabled is not None:
@@ -221,8 +227,10 @@ class ClientViewSet(ManagementViewSet):
         return get_object_or_404(rows, client_id=self.kwargs["client_id"])
 
     def list(self, request: Request) -> Response:
-        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
-        return self.get_paginated_response([represent(row) for row in page or []])
+        rows = list(self.paginate_queryset(self.filter_queryset(self.get_queryset())) or [])
+        clients = domain_clients(real_models(), rows)
+        return self.get_paginated_response([represent(row, client)
+                                            for row, client in zip(rows, clients, strict=True)])
 
     def retrieve(self, request: Request, client_id: str) -> Response:
         return self.object_response(represent(self._row()))
