@@ -58,7 +58,7 @@ class EnumField(serializers.ChoiceField):
     def to_representation(self, value: Any) -> str:
         return self.enum_cls(value).name
 
-    def to_internal_value(self, data: Any) -> enum.IntEnum:
+    def to_internal_value(self, data: Any) -> Any:  # an IntEnum member
         names = {m.name.lower(): m for m in self.enum_cls}
         if isinstance(data, str) and data.lower() in names:
             return names[data.lower()]

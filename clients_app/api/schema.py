@@ -12,7 +12,7 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from identity.conf import identity_settings
 
 
-class TokenScheme(OpenApiAuthenticationExtension):  # type: ignore[no-untyped-call]
+class TokenScheme(OpenApiAuthenticationExtension):
     target_class = "clients_app.api.access.TokenAuthentication"
     name = "accessToken"
 
@@ -23,7 +23,7 @@ class TokenScheme(OpenApiAuthenticationExtension):  # type: ignore[no-untyped-ca
                                f"{identity_settings.MANAGEMENT_READ_SCOPE})."}
 
 
-class StaffSessionScheme(OpenApiAuthenticationExtension):  # type: ignore[no-untyped-call]
+class StaffSessionScheme(OpenApiAuthenticationExtension):
     target_class = "clients_app.api.access.StaffSessionAuthentication"
     name = "staffSession"
 
