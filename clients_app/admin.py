@@ -334,11 +334,27 @@ class KindListFilter(admin.SimpleListFilter):
         return queryset.filter(pk__in=[r.pk for r in rows if client_kind(r).slug == self.value()])
 
 
+class RegisteredListFilter(admin.SimpleListFilter):
+    """Clients registered through the registration endpoint (RFC 7591), or the others."""
+
+    title = "registered (RFC 7591)"
+    parameter_name = "registered"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("yes", "Yes"), ("no", "No")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        if self.value() not in ("yes", "no"):
+            return queryset
+        return queryset.filter(registration__isnull=self.value() == "no")
+
+
 class ClientAdmin(VersionedAdmin, GeneratedSecretsMixin):
     form = VersionedForm
-    list_display = ["client_id", "client_name", "kind", "enabled", "grant_types",
+    list_display = ["client_id", "client_name", "kind", "enabled", "registered", "grant_types",
                     "secret_expiry", "last_accessed"]
-    list_filter = [KindListFilter, "enabled", "allowed_grant_types__grant_type"]
+    list_filter = [KindListFilter, RegisteredListFilter, "enabled",
+                   "allowed_grant_types__grant_type"]
     search_fields = ["client_id", "client_name"]
     readonly_fields = ["created", "updated", "last_accessed", "kind"]
     actions = ["enable_clients", "disable_clients", "export_clients"]
@@ -430,7 +446,11 @@ class ClientAdmin(VersionedAdmin, GeneratedSecretsMixin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[models.Client]:
         return super().get_queryset(request).prefetch_related(
-            "allowed_grant_types", "client_secrets", "allowed_cors_origins")
+            "allowed_grant_types", "client_secrets", "allowed_cors_origins", "registration")
+
+    @admin.display(description="registered", boolean=True)
+    def registered(self, obj: models.Client) -> bool:
+        return hasattr(obj, "registration")  # prefetched: no query per row
 
     @admin.display(description="grant types")
     def grant_types(self, obj: models.Client) -> str:

@@ -385,3 +385,26 @@ class ApiResourceSecret(models.Model):
 
     def __str__(self) -> str:
         return self.description or f"{self.type} #{self.pk}"
+
+
+# ---- dynamic client registration ---------------------------------------------------------------
+
+class ClientRegistration(models.Model):
+    """A client registered through the registration endpoint (RFC 7591), managed with its
+    registration access token (RFC 7592): only the token's SHA-256 is kept."""
+
+    client = models.OneToOneField(Client, on_delete=models.CASCADE, related_name="registration")
+    token_hash = models.CharField(
+        "registration access token hash", max_length=64, help_text="SHA-256 of the token, hex.")
+    issued_at = models.DateTimeField("registered at")
+    metadata = models.JSONField(
+        default=dict, blank=True,
+        help_text="RFC 7591 metadata without a client column: contacts, policy_uri, tos_uri, "
+                  "software_id, software_version, token_endpoint_auth_method.")
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "client registration"
+
+    def __str__(self) -> str:
+        return f"registration #{self.pk}"

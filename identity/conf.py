@@ -96,6 +96,9 @@ DEFAULTS: Final[dict[str, Any]] = {
     "REGISTRATION_SCOPE": "dcr",
     # Let anyone register without an initial access token (RFC 7591 §3: open registration).
     "REGISTRATION_ALLOW_ANONYMOUS": False,
+    # Anonymous registrations per caller address (the address the trusted proxy saw), as
+    # "count/period"; an open endpoint must not let one host fill the clients table.
+    "REGISTRATION_ANONYMOUS_RATE": "10/hour",
     # Grant types a registered client may ask for (refresh_token: AllowOfflineAccess).
     "REGISTRATION_GRANT_TYPES": ["authorization_code", "refresh_token", "client_credentials"],
     # Scopes a registered client may ask for (offline_access follows refresh_token); a request

@@ -100,8 +100,9 @@ class TooManyRequests(OAuthError):
     status = 429
     redirectable = False
 
-    def __init__(self, retry_after: int) -> None:
-        super().__init__("too many failed attempts; retry later")
+    def __init__(self, retry_after: int,
+                 description: str = "too many failed attempts; retry later") -> None:
+        super().__init__(description)
         self.headers["Retry-After"] = str(retry_after)
 
 
@@ -223,3 +224,25 @@ class ConfigDocumentError(ValueError):
 
 class JsonTextError(ValueError):
     """The text cannot be read; the message names the source, line and column."""
+
+
+# Dynamic client registration (RFC 7591 §3.2.2, RFC 7592).
+class InvalidRedirectUri(OAuthError):
+    """RFC 7591 §3.2.2: one or more redirection URIs are invalid."""
+
+    error = "invalid_redirect_uri"
+    redirectable = False
+
+
+class InvalidClientMetadata(OAuthError):
+    """RFC 7591 §3.2.2: a metadata field is invalid, unsupported or refused by the policy."""
+
+    error = "invalid_client_metadata"
+    redirectable = False
+
+
+class UnapprovedSoftwareStatement(OAuthError):
+    """RFC 7591 §3.2.2: the software statement is not approved here (none is supported)."""
+
+    error = "unapproved_software_statement"
+    redirectable = False

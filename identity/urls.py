@@ -18,6 +18,7 @@ from identity.endpoints.password_reset import (
     password_reset_page,
     password_reset_sent_page,
 )
+from identity.endpoints.registration import registration_client_endpoint, registration_endpoint
 from identity.endpoints.revocation import revocation_endpoint
 from identity.endpoints.token import token_endpoint
 from identity.endpoints.userinfo import userinfo_endpoint
@@ -35,6 +36,8 @@ urlpatterns = [
     path("connect/userinfo", userinfo_endpoint, name="userinfo"),
     path("connect/introspect", introspection_endpoint, name="introspection"),
     path("connect/revocation", revocation_endpoint, name="revocation"),
+    path("connect/dcr", registration_endpoint, name="registration"),
+    path("connect/dcr/<str:client_id>", registration_client_endpoint, name="registration_client"),
     path("connect/endsession", end_session_endpoint, name="end_session"),
     path("connect/consent", consent_page, name="consent"),
     path("account/login", login_page, name="login"),

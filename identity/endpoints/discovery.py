@@ -58,6 +58,8 @@ def discovery_document(issuer: str, *, openid: bool) -> dict[str, Any]:
         "revocation_endpoint_auth_methods_supported": [
             ClientAuthMethod.CLIENT_SECRET_BASIC.value, ClientAuthMethod.CLIENT_SECRET_POST.value,
             ClientAuthMethod.NONE.value],
+        # RFC 7591 §3: the initial access token decides who may register.
+        "registration_endpoint": issuer + reverse("identity:registration"),
         "code_challenge_methods_supported": [pkce.S256] + (
             [pkce.PLAIN] if plain_pkce_in_use() else []),
         "authorization_response_iss_parameter_supported": True,

@@ -117,3 +117,54 @@ def _increment_cached(keys: list[str], window: int) -> None:
                 cache.incr(key)
             except ValueError:  # expired between add and incr
                 cache.add(key, 1, window)
+
+
+# ---- request rates ------------------------------------------------------------------------------
+
+_PERIODS: Final = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_rate(rate: str, setting: str) -> tuple[int, int]:
+    """Return (requests, seconds) of a rate such as "1200/minute"."""
+    count, _, period = rate.partition("/")
+    try:
+        return int(count), _PERIODS[period.strip()[:1].lower()]
+    except (ValueError, KeyError):
+        raise ValueError(f"IDENTITY[{setting!r}] is {rate!r}; write it as count/period, e.g. "
+                         f"1200/minute.") from None
+
+
+def over_rate(kind: str, subject: str, rate: str, setting: str) -> float | None:
+    """Count one request of `subject` against `rate`; return the seconds to wait when it is
+    over, else None.
+
+    A fixed window, counted where every process sees it: the cache when it is shared, the
+    database otherwise. A counting outage lets the request through (logged).
+    """
+    limit, window = parse_rate(rate, setting)
+    now = clock.now().timestamp()
+    start = math.floor(now / window) * window
+    # Hashed with the window: subjects are caller input, and a key must fit 64 characters.
+    digest = hashlib.sha256(f"{kind}\x00{subject}\x00{int(start)}".encode()).hexdigest()
+    key = f"identity:rate:v1:{digest[:40]}"
+    try:
+        count = _count_once(key, window + 1)
+    except Exception:
+        logger.warning("request counters unavailable", exc_info=True)
+        return None
+    return start + window - now if count > limit else None
+
+
+def _count_once(key: str, window: int) -> int:
+    if cache_is_shared():
+        cache = caches[identity_settings.CACHE_ALIAS]
+        if cache.add(key, 1, window):
+            return 1
+        try:
+            return int(cache.incr(key))
+        except ValueError:  # expired between add and incr
+            cache.add(key, 1, window)
+            return 1
+    from identity.stores.orm_throttle import increment
+
+    return increment([key], window, clock.now()).get(key, 1)

@@ -7,7 +7,8 @@ that a project can swap a store (the `*_STORE` settings) without touching protoc
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -159,3 +160,41 @@ def find_enabled_client(store: ClientStore, client_id: str) -> Client | None:
     """Return the client only when it exists and is enabled."""
     client = store.find_client_by_id(client_id)
     return client if client is not None and client.enabled else None
+
+
+@dataclass(frozen=True)
+class Registration:
+    """A dynamically registered client (RFC 7591): the client, the SHA-256 (hex) of its
+    registration access token, when it was registered, and the RFC metadata that has no column
+    of its own (contacts, policy_uri, tos_uri, software_id, token_endpoint_auth_method...)."""
+
+    client: Client
+    token_hash: str
+    issued_at: datetime
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+
+
+class ClientRegistrationStore(Protocol):
+    """Where registered clients are written, read back and deleted (RFC 7591, RFC 7592).
+
+    Every write is one transaction with its audit record (`actor`, `changes`: field -> (before,
+    after), never a secret) and makes the client stores forget the client.
+    """
+
+    def create(self, registration: Registration, *, actor: str,
+               changes: Mapping[str, tuple[Any, Any]]) -> None:
+        """Store a new client and its registration."""
+        ...
+
+    def get(self, client_id: str) -> Registration | None:
+        """Return the registration of a registered client, or None (unknown or not registered)."""
+        ...
+
+    def replace(self, registration: Registration, *, actor: str,
+                changes: Mapping[str, tuple[Any, Any]]) -> bool:
+        """Replace the client and its metadata; False when it is no longer registered."""
+        ...
+
+    def delete(self, client_id: str, *, actor: str) -> bool:
+        """Delete the client, its registration, grants and consents; False when not found."""
+        ...

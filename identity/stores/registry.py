@@ -13,6 +13,7 @@ from django.core.signals import setting_changed
 
 from identity.domain.keys import RotationPolicy
 from identity.stores.interfaces import (
+    ClientRegistrationStore,
     ClientStore,
     ConsentStore,
     CorsPolicy,
@@ -51,6 +52,12 @@ def get_consent_store() -> ConsentStore:
 def get_signing_key_store() -> SigningKeyStore:
     """Return the configured signing-key store."""
     store: SigningKeyStore = _configured("SIGNING_KEY_STORE")
+    return store
+
+
+def get_client_registration_store() -> ClientRegistrationStore:
+    """Return the configured store of dynamically registered clients (RFC 7591)."""
+    store: ClientRegistrationStore = _configured("CLIENT_REGISTRATION_STORE")
     return store
 
 

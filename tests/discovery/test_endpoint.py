@@ -32,7 +32,8 @@ def test_document_lists_what_exists(client, seeded, identity_config, path) -> No
     # Nothing that does not exist yet:
     assert doc["introspection_endpoint"] == "https://id.example.com/connect/introspect"
     assert doc["revocation_endpoint"] == "https://id.example.com/connect/revocation"
-    for absent in ("registration_endpoint", "device_authorization_endpoint",
+    assert doc["registration_endpoint"] == "https://id.example.com/connect/dcr"
+    for absent in ("device_authorization_endpoint",
                    "check_session_iframe", "pushed_authorization_request_endpoint"):
         assert absent not in doc
 

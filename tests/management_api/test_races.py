@@ -10,7 +10,7 @@ import pytest
 from django.test import Client as HttpClient
 
 from tests.management_api.conftest import Api
-from tests.management_api.conftest import api, api_seeded, token_for  # noqa: F401 (fixtures)
+from tests.races.conftest import postgresql_only  # noqa: F401 - a fixture
 from tests.races.harness import race, repeat
 
 WRITERS = 3
