@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from django.db import transaction
-from rest_framework import viewsets
+from rest_framework import serializers, viewsets
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import JSONParser
 from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
@@ -25,6 +25,23 @@ from clients_app.api.conditional import etag
 from clients_app.api.throttling import CallerRateThrottle
 from clients_app.importing import lock_configuration
 from identity import audit
+
+
+class StrictSerializer(serializers.Serializer):
+    """A body's members must all be known: a misspelt property is refused, never ignored.
+
+    Read-only members (`created`, `updated`...) are accepted and left alone, so that what a GET
+    returned can be changed and sent back with PUT.
+    """
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, Mapping):
+            unknown = sorted(str(name) for name in data if name not in self.fields)
+            if unknown:
+                raise serializers.ValidationError({name: [
+                    "Not a property of this object; check its spelling (/api/schema lists "
+                    "them all)."] for name in unknown})
+        return super().to_internal_value(data)
 
 
 class ManagementPagination(PageNumberPagination):

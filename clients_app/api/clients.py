@@ -20,7 +20,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from clients_app import models
-from clients_app.api.base import ManagementViewSet, differences
+from clients_app.api.base import ManagementViewSet, StrictSerializer, differences
 from clients_app.api.conditional import check_if_match, etag
 from clients_app.api.secrets import NewSecretSerializer, secret_summary
 from clients_app.forms import known_scope_names
@@ -71,7 +71,7 @@ class EnumField(serializers.ChoiceField):
             f"{data!r} is not one of {', '.join(m.name for m in self.enum_cls)}.")
 
 
-class ClaimSerializer(serializers.Serializer):
+class ClaimSerializer(StrictSerializer):
     type = serializers.CharField(max_length=250)
     value = serializers.CharField(max_length=250, allow_blank=True)
     value_type = serializers.CharField(max_length=250, required=False,
@@ -114,7 +114,7 @@ def _field_for(name: str) -> serializers.Field:
                                  max_length=_max_length(models.Client, name))
 
 
-class ClientSerializer(serializers.Serializer):
+class ClientSerializer(StrictSerializer):
     """Every property of a client; `secrets` (write-only) makes secrets at creation."""
 
     # One field per property of the domain client, typed and bounded from it and the model.

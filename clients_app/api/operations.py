@@ -21,7 +21,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from clients_app.api.base import ManagementViewSet
+from clients_app.api.base import ManagementViewSet, StrictSerializer
 from clients_app.api.conditional import check_if_match, etag
 from identity import clock
 from identity.constants import SIGNING_ALGORITHMS
@@ -120,7 +120,7 @@ class SigningKeyFilters(serializers.Serializer):
     algorithm = serializers.ChoiceField(choices=sorted(SIGNING_ALGORITHMS), required=False)
 
 
-class RotateSerializer(serializers.Serializer):
+class RotateSerializer(StrictSerializer):
     immediately = StrictBooleanField(
         required=False, default=False,
         help_text="Sign with the new keys at once; by default they are published now and sign "
@@ -231,7 +231,7 @@ class GrantFilters(serializers.Serializer):
     type = serializers.ChoiceField(choices=GRANT_TYPES, required=False)
 
 
-class RevokeGrantsSerializer(serializers.Serializer):
+class RevokeGrantsSerializer(StrictSerializer):
     """Whose grants to revoke: a user's, a client's, or a user's with one client."""
 
     subject_id = serializers.CharField(max_length=200, required=False)

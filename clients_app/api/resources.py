@@ -20,7 +20,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from clients_app import models
-from clients_app.api.base import ManagementViewSet, differences
+from clients_app.api.base import ManagementViewSet, StrictSerializer, differences
 from clients_app.api.conditional import check_if_match, etag
 from clients_app.mapping import (
     real_models,
@@ -59,7 +59,7 @@ def _serializer(cls: type, model: type[Model]) -> type[serializers.Serializer]:
                               for f in dataclasses.fields(cls) if f.name != "api_secrets"}
     fields["created"] = serializers.DateTimeField(read_only=True)
     fields["updated"] = serializers.DateTimeField(read_only=True)
-    return type(f"{cls.__name__}Serializer", (serializers.Serializer,), fields)
+    return type(f"{cls.__name__}Serializer", (StrictSerializer,), fields)
 
 
 def represent(cls: type, row: Any) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from clients_app import models
-from clients_app.api.base import ManagementViewSet, differences
+from clients_app.api.base import ManagementViewSet, StrictSerializer, differences
 from clients_app.api.conditional import check_if_match, etag
 from clients_app.mapping import client_to_domain
 from identity.constants import SecretType
@@ -33,7 +33,7 @@ def secret_summary(row: Any) -> dict[str, Any]:
             "created": row.created.isoformat() if row.created else None}
 
 
-class NewSecretSerializer(serializers.Serializer):
+class NewSecretSerializer(StrictSerializer):
     """A secret to generate: the server makes the value and shows it once."""
 
     description = serializers.CharField(max_length=1000, required=False, allow_null=True,

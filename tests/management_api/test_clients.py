@@ -181,6 +181,15 @@ def test_put_replaces_the_whole_client_and_keeps_its_secrets(api, client) -> Non
     assert _token_status(client, "service.client", "secret", scope="api1").status_code == 400
 
 
+def test_what_a_get_returned_can_be_changed_and_put_back(api) -> None:
+    current = api.get(f"{CLIENTS}/interactive").json()
+    current["access_token_lifetime"] = 1200
+    replaced = api.put(f"{CLIENTS}/interactive", current)
+    assert replaced.status_code == 200, replaced.content
+    assert replaced.json()["access_token_lifetime"] == 1200
+    assert replaced.json()["redirect_uris"] == current["redirect_uris"]
+
+
 def test_a_client_renamed_by_put_is_found_only_under_its_new_id(api, client) -> None:
     current = api.get(f"{CLIENTS}/service.client").json()
     current["client_id"] = "service.renamed"
@@ -222,6 +231,9 @@ def test_delete_removes_the_client_and_its_access(api, client) -> None:
     ({"properties": ["a"]}, "properties", "dictionary"),
     ({"client_id": " padded "}, "client_id", "spaces"),
     ({"require_dpop": True}, "require_dpop", ""),
+    ({"acess_token_lifetime": 60}, "acess_token_lifetime", "spelling"),
+    ({"claims": [{"type": "tier", "value": "gold", "valuetype": "int"}]}, "claims", "spelling"),
+    ({"secrets": [{"descripton": "ci"}]}, "secrets", "spelling"),
 ])
 def test_bad_fields_are_named_with_what_to_fix(api, change, field, words) -> None:
     response = api.post(CLIENTS, {**NEW, **change})

@@ -50,6 +50,7 @@ def test_a_scope_in_use_is_neither_deleted_nor_renamed(api) -> None:
     ({"name": "api1"}, "name"),  # exists
     ({"name": "ok", "user_claims": "email"}, "user_claims"),
     ({"name": "ok", "required": "sometimes"}, "required"),
+    ({"name": "ok", "dispay_name": "Typo"}, "dispay_name"),
 ])
 def test_bad_scope_fields_are_named(api, body, field) -> None:
     response = api.post("/api/api-scopes", body)
