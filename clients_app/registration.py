@@ -27,9 +27,9 @@ from clients_app.mapping import (
 from clients_app.stores import OrmClientStore
 from identity import audit
 from identity.freshness import configuration_changed
-from identity.models import Consent, PersistedGrant
 from identity.stores.caching import invalidate_client
 from identity.stores.interfaces import Registration
+from identity.stores.orm_grants import forget_client
 
 VIA = "registration"
 
@@ -103,16 +103,15 @@ class OrmClientRegistrationStore:
         return True
 
     def delete(self, client_id: str, *, actor: str) -> bool:
-        """Delete the client (its registration and collections cascade), every persisted grant
-        it holds (codes, refresh and reference tokens, JWT records) and its consents."""
+        """Delete the client (its registration and collections cascade), the grants it holds and
+        its consents (`forget_client`)."""
         with transaction.atomic():
             lock_configuration()
             rows = models.Client.objects.filter(client_id=client_id, registration__isnull=False)
             if not rows.exists():
                 return False
             rows.delete()
-            grants, _ = PersistedGrant.objects.filter(client_id=client_id).delete()
-            consents, _ = Consent.objects.filter(client_id=client_id).delete()
+            grants, consents = forget_client(client_id)
             audit.record(actor=actor, via=VIA, action="delete", target_type="client",
                          target=client_id, changes={"grants": (grants, 0),
                                                     "consents": (consents, 0)})

@@ -34,6 +34,7 @@ from clients_app.mapping import (
 from identity.constants import CLAIM_VALUE_TYPE_STRING
 from identity.domain import client as domain
 from identity.hashing import generate_secret, hash_secret
+from identity.stores.orm_grants import forget_client
 from identity.validation.client_config import validate_client
 
 _HINTS: Final = typing.get_type_hints(domain.Client)
@@ -302,5 +303,6 @@ class ClientViewSet(ManagementViewSet):
             row = self._row(lock=True)
             check_if_match(request, represent(row))
             row.delete()
-            self.audit("delete", client_id)
+            grants, consents = forget_client(client_id)
+            self.audit("delete", client_id, {"grants": (grants, 0), "consents": (consents, 0)})
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -161,3 +161,16 @@ def revoke_grants(rows: QuerySet[GrantRow]) -> int:
     for key in keys:
         store.remove(key)
     return count
+
+
+def forget_client(client_id: str) -> tuple[int, int]:
+    """Delete what a deleted client held: its grants (codes, refresh and reference tokens, JWT
+    records) and its users' consents; return how many of each.
+
+    Deny-list entries stay until they expire: were a client of the same id created again, the
+    JWTs revoked before must stay revoked.
+    """
+    grants, _ = GrantRow.objects.filter(client_id=client_id).exclude(
+        type=GRANT_REVOKED_JTI).delete()
+    consents, _ = ConsentRow.objects.filter(client_id=client_id).delete()
+    return grants, consents

@@ -521,3 +521,19 @@ def test_the_schema_describes_the_operations(api: Api) -> None:
     grant_filters = {p["name"] for p in paths["/api/grants/"]["get"]["parameters"]}
     assert {"subject_id", "client_id", "type"} <= grant_filters
 
+
+
+def test_deleting_a_client_forgets_its_grants_and_consents_but_not_the_deny_list(
+        api: Api, browser: HttpClient) -> None:
+    tokens = sign_in_for_tokens(browser)
+    _grant("jti:revoked-before", type="revoked_jti", client_id="interactive")
+    Consent.objects.create(subject_id="s1", client_id="interactive", scopes=["openid"],
+                           created=clock.now())
+    assert PersistedGrant.objects.filter(client_id="interactive").count() > 1
+    assert api.delete("/api/clients/interactive").status_code == 204
+    left = PersistedGrant.objects.filter(client_id="interactive")
+    assert list(left.values_list("key", flat=True)) == ["jti:revoked-before"]
+    assert not Consent.objects.filter(client_id="interactive").exists()
+    assert introspect(browser, tokens["access_token"]).json() == {"active": False}
+    event = AuditEvent.objects.get(action="delete", target="interactive")
+    assert event.changes["consents"] == [1, 0] and event.changes["grants"][0] >= 2
