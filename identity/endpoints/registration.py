@@ -5,23 +5,29 @@ an access token of this server carrying IDENTITY['REGISTRATION_SCOPE'] (none nee
 IDENTITY['REGISTRATION_ALLOW_ANONYMOUS']). The client is then read (GET), replaced (PUT) and
 deleted (DELETE) at `/connect/dcr/<client_id>` with its registration access token as Bearer.
 
-Plain Django views in the error frame of the other back-channel endpoints: every error is the
-RFC 7591 §3.2.2 JSON body (or RFC 6750 §3.1 with a Bearer challenge), never a traceback. No
-CSRF check, no session: callers authenticate with a token.
+Django REST framework views in the error frame of the other back-channel endpoints: every error
+is the RFC 7591 §3.2.2 JSON body (or RFC 6750 §3.1 with a Bearer challenge), never a traceback
+or one of DRF's own answers. No CSRF check, no session: callers authenticate with a token.
 """
 
 from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable, Mapping
+import typing
+from collections.abc import Callable, Iterable, Mapping
 from datetime import timedelta
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.http.request import RawPostDataException
 from django.urls import reverse
-from django.views.decorators.csrf import csrf_exempt
+from rest_framework import exceptions
+from rest_framework.negotiation import BaseContentNegotiation
+from rest_framework.parsers import BaseParser
+from rest_framework.renderers import BaseRenderer, JSONRenderer
+from rest_framework.request import Request
+from rest_framework.views import APIView
 
 from identity import clock
 from identity.conf import identity_settings
@@ -68,25 +74,43 @@ def policy() -> RegistrationPolicy:
         client_id_prefix=str(settings.REGISTRATION_CLIENT_ID_PREFIX or ""))
 
 
-def _framed(http: HttpRequest, call: Callable[[], HttpResponse]) -> HttpResponse:
-    return answer(http, call, refuse=error_json, fail=error_json)
+class MetadataParser(BaseParser):
+    """Every request body of the registration endpoints, whatever its type, so that each
+    refusal is the RFC 7591 error: a JSON object within MAX_REQUEST_BODY, each member once."""
+
+    media_type = "*/*"
+
+    def parse(self, stream: Any, media_type: str | None = None,
+              parser_context: Mapping[str, Any] | None = None) -> Any:
+        http = (parser_context or {})["request"]._request
+        return _read_json(http.content_type or "", http.META, stream)
 
 
-def _read_json(http: HttpRequest) -> Mapping[str, Any]:
-    """Return the JSON object of the body, within MAX_REQUEST_BODY; invalid_client_metadata
-    for anything else."""
-    if (http.content_type or "").lower() != JSON_TYPE:
+def _document(request: Request) -> Mapping[str, Any]:
+    """Return the request's JSON object, or raise invalid_client_metadata."""
+    # Django's content_type, without parameters (DRF's has them: "...; charset=utf-8").
+    if (request._request.content_type or "").lower() != JSON_TYPE:
+        raise InvalidClientMetadata("send the metadata as a JSON object with Content-Type "
+                                    "application/json.")
+    document = request.data
+    if isinstance(document, QueryDict):  # DRF's answer for an empty body: no parser ran
+        raise InvalidClientMetadata("the request body is not valid JSON.")
+    return typing.cast(Mapping[str, Any], document)
+
+
+def _read_json(content_type: str, meta: Mapping[str, Any], stream: Any) -> Mapping[str, Any]:
+    if content_type.lower() != JSON_TYPE:
         raise InvalidClientMetadata("send the metadata as a JSON object with Content-Type "
                                     "application/json.")
     limit = identity_settings.MAX_REQUEST_BODY
     try:
-        declared = int(http.META.get("CONTENT_LENGTH") or 0)
+        declared = int(meta.get("CONTENT_LENGTH") or 0)
     except ValueError:
         raise InvalidClientMetadata("invalid Content-Length.") from None
     if declared > limit:
         raise InvalidClientMetadata(f"the request body is larger than {limit} bytes.")
     try:
-        body = http.read(limit + 1)
+        body = stream.read(limit + 1)
     except (OSError, RawPostDataException):
         raise InvalidClientMetadata("the request body could not be read.") from None
     if len(body) > limit:
@@ -162,12 +186,11 @@ def _new_secret(lifetime: int) -> tuple[str, Secret]:
     return plaintext, issued_secret(hash_secret(plaintext), expiration)
 
 
-def _register(http: HttpRequest) -> HttpResponse:
-    if http.method != "POST":
-        raise MethodNotAllowed("POST")
+def _register(request: Request) -> HttpResponse:
+    http = request._request
     actor = _initial_caller(http)
     rules = policy()
-    metadata = parse_metadata(_read_json(http), rules)
+    metadata = parse_metadata(_document(request), rules)
     client_id = new_client_id(rules.client_id_prefix)
     plaintext, stored = (None, None) if metadata.public else _new_secret(rules.secret_lifetime)
     client = build_client(metadata, client_id=client_id,
@@ -179,12 +202,6 @@ def _register(http: HttpRequest) -> HttpResponse:
     get_client_registration_store().create(
         registration, actor=actor, changes=audit_changes(None, metadata_document(registration)))
     return _response(http, registration, token, secret=plaintext, status=201)
-
-
-@csrf_exempt
-def registration_endpoint(http: HttpRequest) -> HttpResponse:
-    """RFC 7591 §3: register a client."""
-    return _framed(http, lambda: _register(http))
 
 
 def _authorized(http: HttpRequest, client_id: str) -> tuple[Registration, str]:
@@ -201,10 +218,11 @@ def _authorized(http: HttpRequest, client_id: str) -> tuple[Registration, str]:
     return registration, token
 
 
-def _update(http: HttpRequest, current: Registration, token: str) -> HttpResponse:
+def _update(request: Request, current: Registration, token: str) -> HttpResponse:
     """RFC 7592 §2.2: replace the metadata; the secret and the token stay unless the client
     becomes confidential (then a new secret is issued and returned once)."""
-    document = _read_json(http)
+    http = request._request
+    document = _document(request)
     client_id = current.client.client_id
     if document.get("client_id") != client_id:
         raise InvalidClientMetadata("client_id: must be sent and equal the registered client id.")
@@ -232,14 +250,7 @@ def _update(http: HttpRequest, current: Registration, token: str) -> HttpRespons
     return _response(http, updated, token, secret=plaintext, status=200)
 
 
-def _manage(http: HttpRequest, client_id: str) -> HttpResponse:
-    if http.method not in ("GET", "PUT", "DELETE"):
-        raise MethodNotAllowed("GET, PUT, DELETE")
-    registration, token = _authorized(http, client_id)
-    if http.method == "GET":  # RFC 7592 §2.1: no rotation; the secret is stored hashed only
-        return _response(http, registration, token, secret=None, status=200)
-    if http.method == "PUT":
-        return _update(http, registration, token)
+def _delete(http: HttpRequest, client_id: str) -> HttpResponse:
     if not get_client_registration_store().delete(client_id, actor=f"registration:{client_id}"):
         raise InvalidToken("the registration access token is invalid")
     response = HttpResponse(status=204)
@@ -247,8 +258,78 @@ def _manage(http: HttpRequest, client_id: str) -> HttpResponse:
     return response
 
 
-@csrf_exempt
-def registration_client_endpoint(http: HttpRequest, client_id: str) -> HttpResponse:
-    """RFC 7592 §2: read, update or delete a registered client."""
-    return _framed(http, lambda: _manage(http, client_id))
+class _AlwaysJson(BaseContentNegotiation):
+    """One parser and one renderer: no 406 or 415 of DRF's, the RFC's error instead."""
 
+    def select_parser(self, request: Request, parsers: Iterable[BaseParser]) -> BaseParser:
+        return next(iter(parsers))
+
+    def select_renderer(self, request: Request, renderers: Iterable[BaseRenderer],
+                        format_suffix: str | None = None) -> tuple[BaseRenderer, str]:
+        renderer = next(iter(renderers))
+        return renderer, renderer.media_type
+
+
+class _RegistrationView(APIView):
+    """Django REST framework views in the protocol's error frame: every refusal is the JSON of
+    RFC 7591 §3.2.2 or RFC 6750 §3.1, an outage a 503 with Retry-After, never DRF's own
+    answers. The tokens are checked by the views themselves, for those errors."""
+
+    authentication_classes: list[Any] = []
+    permission_classes: list[Any] = []
+    throttle_classes: list[Any] = []
+    parser_classes = [MetadataParser]
+    renderer_classes = [JSONRenderer]
+    content_negotiation_class = _AlwaysJson
+    metadata_class = None  # OPTIONS is not part of the protocol: 405
+    schema = None  # a protocol endpoint, described by RFC 7591 and discovery, not /api/schema
+
+    def framed(self, request: Request, call: Callable[[], HttpResponse]) -> HttpResponse:
+        """Answer `call()`, its protocol errors and outages rendered as the RFC says."""
+        return answer(request._request, call, refuse=error_json, fail=error_json)
+
+    @property
+    def allowed_methods(self) -> list[str]:
+        return [m for m in ("GET", "POST", "PUT", "DELETE") if hasattr(self, m.lower())]
+
+    def handle_exception(self, exc: Exception) -> Any:
+        if isinstance(exc, exceptions.MethodNotAllowed):
+            return error_json(MethodNotAllowed(", ".join(self.allowed_methods)))
+        return super().handle_exception(exc)
+
+
+class RegistrationView(_RegistrationView):
+    """RFC 7591 §3: register a client."""
+
+    def post(self, request: Request) -> HttpResponse:
+        return self.framed(request, lambda: _register(request))
+
+
+class RegistrationClientView(_RegistrationView):
+    """RFC 7592 §2: read, update or delete a registered client with its registration access
+    token. A missing client and another client's token get the same 401."""
+
+    def get(self, request: Request, client_id: str) -> HttpResponse:
+        def read() -> HttpResponse:  # RFC 7592 §2.1: no rotation; the secret is stored hashed
+            registration, token = _authorized(request._request, client_id)
+            return _response(request._request, registration, token, secret=None, status=200)
+
+        return self.framed(request, read)
+
+    def put(self, request: Request, client_id: str) -> HttpResponse:
+        def update() -> HttpResponse:
+            registration, token = _authorized(request._request, client_id)
+            return _update(request, registration, token)
+
+        return self.framed(request, update)
+
+    def delete(self, request: Request, client_id: str) -> HttpResponse:
+        def delete() -> HttpResponse:
+            _authorized(request._request, client_id)
+            return _delete(request._request, client_id)
+
+        return self.framed(request, delete)
+
+
+registration_endpoint = RegistrationView.as_view()
+registration_client_endpoint = RegistrationClientView.as_view()

@@ -321,3 +321,13 @@ def test_an_update_may_keep_a_scope_an_administrator_granted(client, registered)
                     token=reply["registration_access_token"])
     assert response.status_code == 200, response.content
     assert response.json()["scope"] == "api1 api2.read_only"
+
+
+def test_drf_answers_nothing_of_its_own(client, register) -> None:
+    options = client.options(DCR)
+    assert options.status_code == 405 and options.json()["error"] == "invalid_request"
+    assert options["Allow"] == "POST"
+    html = register(SERVICE, HTTP_ACCEPT="text/html")
+    assert html.status_code == 201 and html["Content-Type"].startswith("application/json")
+    empty = register(None, raw=b"")
+    assert empty.status_code == 400 and empty.json()["error"] == "invalid_client_metadata"
