@@ -45,20 +45,12 @@ DOCUMENT = {"IdentityServer": {
 METADATA = {"redirect_uris": ["https://app.example.com/signin-oidc"], "client_name": "Bench app",
             "grant_types": ["authorization_code", "refresh_token"],
             "scope": "openid profile offline_access", "contacts": ["ops@example.com"]}
-LUA = """\
+# wrk sends the JSON body; done() (shared with the token endpoint's script) prints the numbers.
+LUA_HEADER = """\
 wrk.method = "{method}"
 wrk.body = [[{body}]]
 wrk.headers["Content-Type"] = "application/json"
 wrk.headers["Authorization"] = "Bearer {token}"
-
-function done(summary, latency, requests)
-  local e = summary.errors
-  io.write(string.format(
-    'BENCH_RESULT {{"requests": %d, "duration_us": %d, "non2xx": %d, "connect": %d, ' ..
-    '"read": %d, "write": %d, "timeout": %d, "p50_us": %d, "p99_us": %d, "max_us": %d}}\\n',
-    summary.requests, summary.duration, e.status, e.connect, e.read, e.write, e.timeout,
-    latency:percentile(50), latency:percentile(99), latency.max))
-end
 """
 
 
@@ -84,8 +76,9 @@ def initial_token(base: str) -> str:
 
 def lua(work: Path, name: str, method: str, body: dict[str, Any] | None, token: str) -> Path:
     path = work / f"{name}.lua"
-    path.write_text(LUA.format(method=method, body=json.dumps(body) if body else "",
-                               token=token))
+    header = LUA_HEADER.format(method=method, body=json.dumps(body) if body else "", token=token)
+    done = te.WRK_SCRIPT[te.WRK_SCRIPT.index("function done"):]
+    path.write_text(header + "\n" + done.replace("{{", "{").replace("}}", "}"))
     return path
 
 
