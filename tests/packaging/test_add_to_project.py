@@ -18,6 +18,7 @@ import re
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 import zipfile
 from pathlib import Path
@@ -38,7 +39,7 @@ SECRET = "host-secret"
 PASSWORD = "host-admin-password-1"
 CALLBACK = "http://127.0.0.1:9/signin-oidc"  # never reached: the browser's request is caught
 RUNTIME = {"django", "asgiref", "sqlparse", "pyjwt", "cryptography", "cffi", "pycparser",
-           "django-identity-server"}
+           "djangorestframework", "django-identity-server"}
 SERVER = {"gunicorn", "packaging"}  # what the README installs beside it
 
 
@@ -156,7 +157,7 @@ def test_the_distribution_holds_the_apps_and_nothing_of_the_serving_project(host
         n for n in names if n.endswith(".dist-info/METADATA"))))
     required = {re.split(r"[<>=\[ ;]", r)[0].lower() for r in metadata.get_all("Requires-Dist")
                 if "extra ==" not in r}
-    assert required == {"django", "pyjwt", "cryptography"}
+    assert required == {"django", "pyjwt", "cryptography", "djangorestframework"}
 
 
 def test_pip_install_pulled_in_only_what_runs(host) -> None:
@@ -176,6 +177,12 @@ def test_a_machine_client_gets_a_token_that_validates_against_the_jwks(host) -> 
     claims = jwt.decode(body["access_token"], key.key, algorithms=["RS256"],
                         options={"verify_aud": False})
     assert claims["client_id"] == "machine" and claims["iss"] == base
+    # Registration's REST framework views answer in a project that installs no app of DRF's.
+    request = urllib.request.Request(discovery["registration_endpoint"], data=b"{}",
+                                     headers={"Content-Type": "application/json"})
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=10)
+    assert refused.value.code == 401 and refused.value.headers["WWW-Authenticate"] == "Bearer"
 
 
 def test_a_user_signs_in_with_chromium_and_the_client_gets_an_id_token(host) -> None:
