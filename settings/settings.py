@@ -118,9 +118,14 @@ DATA_UPLOAD_MAX_NUMBER_FIELDS = 4096
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 LOGIN_URL = "identity:login"
 
-# The management API sets its own authentication, permissions and limits on its views; the
-# project only names the schema generator.
-REST_FRAMEWORK = {"DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema"}
+# The management API and registration set their own authentication, permissions and limits on
+# every view. The defaults only matter to a view that forgets to: no authentication (DRF's
+# default would check user passwords sent by HTTP Basic, past the sign-in limits) and nobody let in.
+REST_FRAMEWORK = {
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_AUTHENTICATION_CLASSES": [],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAdminUser"],
+}
 SPECTACULAR_SETTINGS = {
     "TITLE": "identity management API",
     "DESCRIPTION": "Clients, secrets, scopes, resources, signing keys, grants and consents.",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
-from rest_framework.routers import DefaultRouter
+from rest_framework.routers import APIRootView, DefaultRouter
 
 from clients_app.api import schema as _schema  # noqa: F401 - registers the auth schemes
 from clients_app.api.access import ManagementPermission, StaffSessionAuthentication
@@ -18,8 +18,22 @@ from clients_app.api.operations import (
 )
 from clients_app.api.resources import ApiResourceViewSet, ApiScopeViewSet, IdentityResourceViewSet
 from clients_app.api.secrets import ApiResourceSecretViewSet, ClientSecretViewSet
+from clients_app.api.throttling import CallerRateThrottle
+
+
+class RootView(APIRootView):
+    """The list of resources, for the API's callers only: DRF's defaults would also take HTTP
+    Basic user passwords here, past the sign-in limits."""
+
+    authentication_classes = [_TokenAuthentication, StaffSessionAuthentication]
+    permission_classes = [ManagementPermission]
+    throttle_classes = [CallerRateThrottle]
+    # Staff need no model permission to see which resources exist.
+    action_permissions: dict[str | None, list[str]] = {None: []}
+
 
 router = DefaultRouter()
+router.APIRootView = RootView
 router.trailing_slash = "/?"  # /api/clients and /api/clients/ alike: no redirect for a POST
 router.register("clients", ClientViewSet, basename="client")
 router.register(r"clients/(?P<client_id>[^/]+)/secrets", ClientSecretViewSet,
@@ -40,6 +54,7 @@ class SchemaView(SpectacularAPIView):
 
     authentication_classes = [_TokenAuthentication, StaffSessionAuthentication]
     permission_classes = [ManagementPermission]
+    throttle_classes = [CallerRateThrottle]
     permission_model = None
     # Staff need no model permission to read the description of the API.
     action_permissions: dict[str | None, list[str]] = {None: []}

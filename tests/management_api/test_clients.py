@@ -425,3 +425,18 @@ def test_the_schema_is_valid_openapi_without_a_warning(tmp_path) -> None:
     text = out.read_text()
     assert "accessToken" in text and "staffSession" in text
     assert "OneTimeOnly" in text  # enumerations are listed, not plain strings
+
+
+@pytest.mark.parametrize("path", ["/api/", CLIENTS, "/api/signing-keys", "/api/schema"])
+def test_http_basic_user_passwords_are_never_checked(api_seeded, client, path) -> None:
+    from tests.helpers.basic_auth import basic
+
+    User.objects.create_superuser("root", password="root-password-1")
+    response = client.get(path, HTTP_AUTHORIZATION=basic("root", "root-password-1"))
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_the_root_lists_the_resources_to_callers(api) -> None:
+    listing = api.get("/api/").json()
+    assert {"clients", "api-scopes", "signing-keys", "grants"} <= set(listing)
