@@ -93,6 +93,16 @@ class ManagementViewSet(viewsets.GenericViewSet):
                      target_type=self.audit_type, target=target, changes=changes)
 
 
+def filter_enabled(rows: Any, request: Request) -> Any:
+    """Apply `?enabled=true|false` (or 1|0) to a queryset of rows with an `enabled` column."""
+    enabled = request.query_params.get("enabled")
+    if enabled is None:
+        return rows
+    if enabled.lower() not in ("true", "false", "1", "0"):
+        raise serializers.ValidationError({"enabled": ["Write true or false."]})
+    return rows.filter(enabled=enabled.lower() in ("true", "1"))
+
+
 def differences(before: Mapping[str, Any], after: Mapping[str, Any],
                 ignore: frozenset[str] = frozenset({"updated"})) -> dict[str, tuple[Any, Any]]:
     """Return the fields whose values differ, as (before, after)."""

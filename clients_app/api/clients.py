@@ -20,7 +20,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from clients_app import models
-from clients_app.api.base import ManagementViewSet, StrictSerializer, differences
+from clients_app.api.base import (
+    ManagementViewSet,
+    StrictSerializer,
+    differences,
+    filter_enabled,
+)
 from clients_app.api.conditional import check_if_match, etag
 from clients_app.api.secrets import NewSecretSerializer, secret_summary
 from clients_app.forms import known_scope_names
@@ -212,11 +217,7 @@ class ClientViewSet(ManagementViewSet):
     def get_queryset(self) -> QuerySet[models.Client]:
         rows = models.Client.objects.all()  # the children of a page are read in one go
         params = self.request.query_params
-        enabled = params.get("enabled")
-        if enabled is not None:
-            if enabled.lower() not in ("true", "false", "1", "0"):
-                raise serializers.ValidationError({"enabled": ["Write true or false."]})
-            rows = rows.filter(enabled=enabled.lower() in ("true", "1"))
+        rows = filter_enabled(rows, self.request)
         if params.get("grant_type"):
             rows = rows.filter(allowed_grant_types__grant_type=params["grant_type"])
         return rows

@@ -20,7 +20,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from clients_app import models
-from clients_app.api.base import ManagementViewSet, StrictSerializer, differences
+from clients_app.api.base import (
+    ManagementViewSet,
+    StrictSerializer,
+    differences,
+    filter_enabled,
+)
 from clients_app.api.conditional import check_if_match, etag
 from clients_app.mapping import (
     real_models,
@@ -107,12 +112,7 @@ class _ResourceViewSet(ManagementViewSet):
     def get_queryset(self) -> QuerySet[Any]:
         _, children = resource_model_names(self.domain_class)
         rows = self.permission_model.objects.prefetch_related(*children)
-        enabled = self.request.query_params.get("enabled")
-        if enabled is not None:
-            if enabled.lower() not in ("true", "false", "1", "0"):
-                raise serializers.ValidationError({"enabled": ["Write true or false."]})
-            rows = rows.filter(enabled=enabled.lower() in ("true", "1"))
-        return typing.cast(QuerySet[Any], rows)
+        return typing.cast(QuerySet[Any], filter_enabled(rows, self.request))
 
     def get_serializer_class(self) -> Any:
         return _serializer(self.domain_class, self.permission_model)
