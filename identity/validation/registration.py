@@ -22,8 +22,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 import re
 import secrets
+import string
 import unicodedata
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, replace
@@ -278,9 +280,14 @@ def _scope(document: Mapping[str, Any], policy: RegistrationPolicy, grants: tupl
 
 # ---- the domain client ------------------------------------------------------------------------
 
+_ID_ALPHABET: Final = string.ascii_letters + string.digits
+
+
 def new_client_id(prefix: str = "") -> str:
-    """Return a new unguessable client id."""
-    return prefix + secrets.token_urlsafe(CLIENT_ID_BYTES)
+    """Return a new unguessable client id: letters and digits only, so that it never starts
+    with "-" (which `manage.py export_clients ID` would read as an option) nor needs quoting."""
+    length = math.ceil(CLIENT_ID_BYTES * 8 / math.log2(len(_ID_ALPHABET)))
+    return prefix + "".join(secrets.choice(_ID_ALPHABET) for _ in range(length))
 
 
 def new_registration_token() -> str:

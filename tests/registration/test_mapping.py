@@ -176,10 +176,19 @@ def test_registration_tokens_compare_by_hash() -> None:
 
 def test_client_ids_are_unguessable() -> None:
     ids = {new_client_id("p-") for _ in range(100)}
-    assert len(ids) == 100 and all(i.startswith("p-") and len(i) == 34 for i in ids)
+    assert len(ids) == 100 and all(i.startswith("p-") and len(i) == 2 + 33 for i in ids)
 
 
 def test_audit_changes_list_differences_only() -> None:
     assert audit_changes({"a": 1, "b": 2}, {"a": 1, "b": 3, "c": 4}) == {
         "b": (2, 3), "c": (None, 4)}
     assert audit_changes(None, {"client_secret": "s", "x": 1}) == {"x": (None, 1)}
+
+
+def test_client_ids_are_letters_and_digits_with_192_bits_or_more() -> None:
+    from identity.validation.registration import new_client_id
+
+    ids = {new_client_id() for _ in range(2000)}
+    assert len(ids) == 2000
+    assert all(i.isascii() and i.isalnum() and len(i) >= 33 for i in ids)  # 33 * 5.95 > 192
+    assert new_client_id("dcr-").startswith("dcr-")
