@@ -63,7 +63,7 @@ DEFAULTS: Final[dict[str, Any]] = {
     "INPUT_LENGTHS": {
         "client_id": 100, "client_secret": 100, "grant_type": 100, "scope": 300,
         "redirect_uri": 400, "code": 100, "refresh_token": 100, "code_verifier": 128,
-        "token": 4000, "token_type_hint": 100,
+        "token": 4000, "token_type_hint": 100, "client_assertion": 4000, "request": 8000,
     },
     # Longest accepted value of any other parameter, in characters.
     "DEFAULT_INPUT_LENGTH": 2000,
@@ -110,6 +110,24 @@ DEFAULTS: Final[dict[str, Any]] = {
     "REGISTRATION_CLIENT_ID_PREFIX": "",
     # Whether registered clients ask the user's consent (RequireConsent).
     "REGISTRATION_REQUIRE_CONSENT": True,
+    # ---- high-security clients (FAPI 2.0: RFC 7523, RFC 9126, RFC 9449, RFC 9101) ----
+    # Seconds a pushed authorization request's request_uri stays usable (a client's
+    # PushedAuthorizationLifetime wins).
+    "PUSHED_AUTHORIZATION_LIFETIME": 60,
+    # Refuse authorization requests that were not pushed (RFC 9126 §5), for every client.
+    "REQUIRE_PUSHED_AUTHORIZATION": False,
+    # Longest accepted lifetime of a client assertion (exp - now), in seconds.
+    "CLIENT_ASSERTION_MAX_LIFETIME": 300,
+    # Seconds a DPoP proof is accepted after its iat (plus the client's DPoPClockSkew).
+    "DPOP_PROOF_LIFETIME": 60,
+    # Seconds a DPoP nonce issued by the server stays valid.
+    "DPOP_NONCE_LIFETIME": 300,
+    # Seconds a client's key set fetched from its jwks_uri is kept.
+    "JWKS_URI_CACHE_TIMEOUT": 300,
+    # Shortest time between two fetches of a jwks_uri for an unknown kid, per process.
+    "JWKS_URI_REFETCH_INTERVAL": 60,
+    # Fetch jwks_uri over https only; False also allows http (development, tests).
+    "JWKS_URI_REQUIRE_HTTPS": True,
 }
 IMPORT_STRINGS: Final = frozenset({
     "CLIENT_STORE", "RESOURCE_STORE", "CORS_POLICY", "USER_STORE", "USER_CLAIMS", "GRANT_STORE",

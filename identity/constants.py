@@ -78,6 +78,9 @@ CLAIM_VALUE_TYPE_STRING: Final = "string"
 # A client property (IdentityServer's free-form Properties): "true" puts the jti of its JWT
 # access tokens on a deny list when they are revoked, at the cost of one lookup per check.
 REVOCABLE_JWT_PROPERTY: Final = "RevocableJwtAccessTokens"
+# Client Property: the URL of the client's key set (RFC 7591 jwks_uri), for private_key_jwt and
+# request objects beside its JWK secrets.
+JWKS_URI_PROPERTY: Final = "JwksUri"
 SIGNING_ALGORITHMS: Final = frozenset(
     {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512"}
 )
@@ -102,6 +105,7 @@ class ClientAuthMethod(StrEnum):
 
     CLIENT_SECRET_BASIC = "client_secret_basic"
     CLIENT_SECRET_POST = "client_secret_post"
+    PRIVATE_KEY_JWT = "private_key_jwt"
     NONE = "none"
 
 
@@ -109,6 +113,7 @@ class TokenType(StrEnum):
     """Token types of responses and hints (RFC 6749 §7.1, RFC 7009 §2.1)."""
 
     BEARER = "Bearer"
+    DPOP = "DPoP"
     ACCESS_TOKEN = "access_token"
     REFRESH_TOKEN = "refresh_token"
 

@@ -19,7 +19,7 @@ class OAuthError(Exception):
     """A protocol error with its RFC code, HTTP status and an optional description."""
 
     error: ClassVar[str] = "invalid_request"
-    status: ClassVar[int] = 400
+    status: int = 400  # an instance may change it (DPoP errors at a resource are 401)
     redirectable: ClassVar[bool] = True
 
     def __init__(self, description: str | None = None, *, detail: str | None = None) -> None:
@@ -203,6 +203,67 @@ class InsufficientScope(OAuthError):
         super().__init__(f"the {scope} scope is required")
         self.headers["WWW-Authenticate"] = f'Bearer error="insufficient_scope", scope="{scope}"'
 
+
+
+class InvalidRequestUri(OAuthError):
+    """RFC 9101 §6.2, RFC 9126 §4: the request_uri is unknown, expired, used or another
+    client's."""
+
+    error = "invalid_request_uri"
+    redirectable = False
+
+
+class InvalidRequestObject(OAuthError):
+    """RFC 9101 §6.2: the request object does not verify or its claims are wrong."""
+
+    error = "invalid_request_object"
+    redirectable = False
+
+
+class InvalidDPoPProof(OAuthError):
+    """RFC 9449 §5, §7.1: the DPoP proof is missing, malformed, replayed or for another key.
+
+    At a resource (`resource=True`) it is a 401 with a DPoP challenge (§7.1).
+    """
+
+    error = "invalid_dpop_proof"
+
+    def __init__(self, description: str | None = None, *, detail: str | None = None,
+                 resource: bool = False) -> None:
+        super().__init__(description, detail=detail)
+        if resource:
+            self.status = 401
+            self.headers["WWW-Authenticate"] = dpop_challenge(self.error, self.description)
+
+
+class UseDPoPNonce(OAuthError):
+    """RFC 9449 §8-9: a proof must carry the server's nonce, sent in the DPoP-Nonce header."""
+
+    error = "use_dpop_nonce"
+
+    def __init__(self, nonce: str, *, resource: bool = False) -> None:
+        super().__init__("the DPoP proof must carry the server's nonce")
+        self.headers["DPoP-Nonce"] = nonce
+        if resource:
+            self.status = 401
+            self.headers["WWW-Authenticate"] = dpop_challenge(self.error, self.description)
+
+
+class DPoPBoundToken(InvalidToken):
+    """RFC 9449 §7.2: a DPoP-bound token presented as a bearer token, or a proof for another
+    key: refused with a DPoP challenge."""
+
+    def __init__(self, description: str | None = None, *, detail: str | None = None) -> None:
+        super().__init__(description, detail=detail)
+        self.headers["WWW-Authenticate"] = dpop_challenge(self.error, self.description)
+
+
+def dpop_challenge(error: str, description: str | None) -> str:
+    """Return the `WWW-Authenticate: DPoP` challenge of RFC 9449 §7.1."""
+    value = f'DPoP algs="RS256 PS256 ES256", error="{error}"'
+    if description:
+        value += f', error_description="{description}"'
+    return value
 
 
 # Errors outside the protocol: reading configuration documents, verifying and decrypting keys.

@@ -18,6 +18,7 @@ from identity.endpoints.password_reset import (
     password_reset_page,
     password_reset_sent_page,
 )
+from identity.endpoints.pushed_authorization import pushed_authorization_endpoint
 from identity.endpoints.registration import registration_client_endpoint, registration_endpoint
 from identity.endpoints.revocation import revocation_endpoint
 from identity.endpoints.token import token_endpoint
@@ -33,6 +34,7 @@ urlpatterns = [
          name="oauth-metadata"),
     path(".well-known/openid-configuration/jwks", jwks_endpoint, name="jwks"),
     path("connect/authorize", authorize_endpoint, name="authorize"),
+    path("connect/par", pushed_authorization_endpoint, name="pushed_authorization"),
     path("connect/userinfo", userinfo_endpoint, name="userinfo"),
     path("connect/introspect", introspection_endpoint, name="introspection"),
     path("connect/revocation", revocation_endpoint, name="revocation"),

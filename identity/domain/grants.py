@@ -54,6 +54,8 @@ GRANT_REVOKED_JTI: Final = "revoked_jti"
 # it has none): kept with the family so that revoking the family puts the JWT on the deny list
 # (RFC 9700 §4.2.4), and naming the user behind a pairwise `sub`.
 GRANT_ISSUED_JTI: Final = "issued_jti"
+# A pushed authorization request (RFC 9126), named by the hash of its request_uri's handle.
+GRANT_PUSHED_AUTHORIZATION: Final = "pushed_authorization"
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +69,7 @@ class CodeData:
     nonce: str | None = None
     code_challenge: str | None = None
     code_challenge_method: str | None = None
+    dpop_jkt: str | None = None  # RFC 9449 §10: the key the token request must prove
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +86,17 @@ class RefreshTokenData:
     amr: tuple[str, ...] = ("pwd",)
     absolute_expires: float | None = None
     api_claims: dict[str, Any] | None = None
+    # RFC 9449 §5: a public client's refresh token is bound to its DPoP key.
+    dpop_jkt: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PushedRequestData:
+    """A pushed authorization request: its parameters, and whether a signed request object
+    carried them (RequireRequestObject)."""
+
+    params: dict[str, str]
+    signed: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -65,6 +65,7 @@ class ValidatedAuthorizeRequest:
     login_hint: str | None = None
     code_challenge: str | None = None
     code_challenge_method: str | None = None
+    dpop_jkt: str | None = None
 
     @property
     def is_openid(self) -> bool:

@@ -1,6 +1,9 @@
 """The authorize endpoint: trust the client and redirect URI, validate, sign in, consent, code.
 
-Spec: RFC 6749 §4.1.1-4.1.2; OpenID Connect Core §3.1.2; RFC 7636; RFC 9207 (`iss`).
+Spec: RFC 6749 §4.1.1-4.1.2; OpenID Connect Core §3.1.2; RFC 7636; RFC 9207 (`iss`); RFC 9126
+§4 (request_uri of a pushed request); RFC 9101 (signed request objects).
+The parameters come from the query, a request object or a pushed request
+(`identity.http.authorization_request`); return trips to this endpoint repeat the query.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from identity.domain.client import Client
 from identity.domain.requests import UserSession
 from identity.errors import InvalidRequest, OAuthError
 from identity.grants.authorization_code import issue_code
+from identity.http import authorization_request
 from identity.http import session as sessions
 from identity.http.frame import Render, answer
 from identity.http.issuer import get_issuer
@@ -97,7 +101,9 @@ def authorize_endpoint(http: HttpRequest) -> HttpResponse:
 def _trusted(http: HttpRequest, page: Render) -> HttpResponse:
     # Until the client and redirect URI are trusted, errors are shown on our page (RFC 6749
     # §4.1.2.1: never redirect to an unverified URI); then protocol errors go to the client.
-    params = read_authorize_params(http)
+    query = read_authorize_params(http)
+    found = authorization_request.resolve(http, query)
+    params = found.params
     client, redirect_uri = trusted_client_and_redirect(params, get_client_store())
     issuer = get_issuer(http)
     mode = error_response_mode(params)
@@ -105,12 +111,15 @@ def _trusted(http: HttpRequest, page: Render) -> HttpResponse:
     def to_client(err: OAuthError) -> HttpResponse:
         return error_redirect(http, err, redirect_uri, params.get("state"), mode, issuer)
 
-    return answer(http, lambda: _authorize(http, params, client, redirect_uri, issuer, mode),
+    return answer(http, lambda: _authorize(http, query, found, client, redirect_uri),
                   refuse=to_client, fail=page)
 
 
-def _authorize(http: HttpRequest, params: Mapping[str, str], client: Client, redirect_uri: str,
-               issuer: str, mode: str) -> HttpResponse:
+def _authorize(http: HttpRequest, query: Mapping[str, str],
+               found: authorization_request.AuthorizationParameters, client: Client,
+               redirect_uri: str) -> HttpResponse:
+    params = found.params
+    authorization_request.check_required(client, found)
     request = validate_authorize_request(params, client, redirect_uri, get_resource_store())
     session = sessions.current_session(http)
     digest = request_digest(params)
@@ -124,9 +133,9 @@ def _authorize(http: HttpRequest, params: Mapping[str, str], client: Client, red
     now = clock.timestamp()
     step = next_interaction(request, session, now, remembered, one_time, fresh)
     if step is Interaction.LOGIN:
-        return sign_in_redirect(params, session, now, digest)
+        return sign_in_redirect(query, session, now, digest)
     if step is Interaction.CONSENT:
-        back = authorize_url(params)
+        back = authorize_url(query)
         return redirect_to(reverse("identity:consent") + "?" + urlencode({"return": back}))
     if session is None:  # pragma: no cover - next_interaction asked for a login
         raise InvalidRequest("no session")
@@ -136,7 +145,9 @@ def _authorize(http: HttpRequest, params: Mapping[str, str], client: Client, red
     if fresh and ticket is not None:  # the sign-in made for this request is spent on its code
         sessions.use_sign_in_ticket(http, ticket.ticket_id)
     code = issue_code(request, session, clock.now(), get_grant_store())
+    authorization_request.spend(http, found)
     sessions.remember_client(http, client_id)
     logger.info("code issued client_id=%s", client_id)
-    return authorize_response(http, redirect_uri,
-                              {"code": code, "state": request.state, "iss": issuer}, mode)
+    return authorize_response(http, redirect_uri, {"code": code, "state": request.state,
+                                                   "iss": get_issuer(http)},
+                              request.response_mode)

@@ -21,6 +21,7 @@ from identity.conf import identity_settings
 from identity.domain.client import Client
 from identity.domain.grants import Consent
 from identity.errors import AccessDenied, InvalidRequest, OAuthError
+from identity.http import authorization_request
 from identity.http import session as sessions
 from identity.http.branding import branding
 from identity.http.csrf import no_referrer_form
@@ -53,7 +54,9 @@ def consent_page(http: HttpRequest) -> HttpResponse:
 def _consent(http: HttpRequest, page: Render) -> HttpResponse:
     source = http.POST if http.method == "POST" else http.GET
     back = source.get("return", "")
-    params = _authorize_params(back)
+    query = _authorize_params(back)
+    # The parameters as authorize read them: a pushed request or a request object resolved.
+    params = authorization_request.resolve(http, query).params
     client, redirect_uri = trusted_client_and_redirect(params, get_client_store())
     mode = error_response_mode(params)
 
@@ -61,12 +64,12 @@ def _consent(http: HttpRequest, page: Render) -> HttpResponse:
         return error_redirect(http, err, redirect_uri, params.get("state"), mode,
                               get_issuer(http))
 
-    return answer(http, lambda: _answer(http, params, back, client, redirect_uri),
+    return answer(http, lambda: _answer(http, query, params, back, client, redirect_uri),
                   refuse=to_client, fail=page)
 
 
-def _answer(http: HttpRequest, params: Mapping[str, str], back: str, client: Client,
-            redirect_uri: str) -> HttpResponse:
+def _answer(http: HttpRequest, query: Mapping[str, str], params: Mapping[str, str], back: str,
+            client: Client, redirect_uri: str) -> HttpResponse:
     request = validate_authorize_request(params, client, redirect_uri, get_resource_store())
     if http.method == "GET":
         return html_headers(render(http, "identity/consent.html", {
@@ -92,7 +95,7 @@ def _answer(http: HttpRequest, params: Mapping[str, str], back: str, client: Cli
             now + timedelta(seconds=lifetime) if lifetime else None))
     sessions.grant_one_time_consent(http, client.client_id, request.scopes, granted)
     # Rebuilt from the parsed parameters, never the raw value: only our authorize URL.
-    return redirect_to(reverse("identity:authorize") + "?" + urlencode(params))
+    return redirect_to(reverse("identity:authorize") + "?" + urlencode(query))
 
 
 # The names of the standard scopes and of offline access, translated when shown; scopes defined

@@ -12,6 +12,7 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 
+from identity.conf import identity_settings
 from identity.constants import ClientAuthMethod
 from identity.errors import MethodNotAllowed
 from identity.freshness import current_generation
@@ -24,8 +25,13 @@ from identity.stores.interfaces import ClientStore, any_client_allows_plain_pkce
 from identity.stores.registry import get_client_store, get_key_ring, get_resource_store
 from identity.validation import pkce
 from identity.validation.authorize_request import PROMPTS, RESPONSE_MODES
+from identity.validation.jwk import CLIENT_ALGORITHMS
 
 CACHE_SECONDS = 300
+_SECRET_METHODS = (ClientAuthMethod.CLIENT_SECRET_BASIC.value,
+                   ClientAuthMethod.CLIENT_SECRET_POST.value)
+_PRIVATE_KEY_JWT = ClientAuthMethod.PRIVATE_KEY_JWT.value
+_NONE = ClientAuthMethod.NONE.value
 # The client store and configuration generation the last answer was computed under.
 _plain_pkce: tuple[ClientStore, int, bool] | None = None
 
@@ -48,23 +54,29 @@ def discovery_document(issuer: str, *, openid: bool) -> dict[str, Any]:
         "response_types_supported": ["code"],
         "response_modes_supported": list(RESPONSE_MODES),
         "grant_types_supported": sorted(GRANT_HANDLERS),
-        "token_endpoint_auth_methods_supported": [
-            ClientAuthMethod.CLIENT_SECRET_BASIC.value, ClientAuthMethod.CLIENT_SECRET_POST.value,
-            ClientAuthMethod.NONE.value],
+        "token_endpoint_auth_methods_supported": [*_SECRET_METHODS, _PRIVATE_KEY_JWT, _NONE],
+        "token_endpoint_auth_signing_alg_values_supported": list(CLIENT_ALGORITHMS),
         "introspection_endpoint": issuer + reverse("identity:introspection"),
-        "introspection_endpoint_auth_methods_supported": [
-            ClientAuthMethod.CLIENT_SECRET_BASIC.value, ClientAuthMethod.CLIENT_SECRET_POST.value],
+        "introspection_endpoint_auth_methods_supported": [*_SECRET_METHODS, _PRIVATE_KEY_JWT],
+        "introspection_endpoint_auth_signing_alg_values_supported": list(CLIENT_ALGORITHMS),
         "revocation_endpoint": issuer + reverse("identity:revocation"),
-        "revocation_endpoint_auth_methods_supported": [
-            ClientAuthMethod.CLIENT_SECRET_BASIC.value, ClientAuthMethod.CLIENT_SECRET_POST.value,
-            ClientAuthMethod.NONE.value],
+        "revocation_endpoint_auth_methods_supported": [*_SECRET_METHODS, _PRIVATE_KEY_JWT,
+                                                       _NONE],
+        "revocation_endpoint_auth_signing_alg_values_supported": list(CLIENT_ALGORITHMS),
+        # RFC 9126 §5: PAR, and whether every client must use it.
+        "pushed_authorization_request_endpoint": issuer + reverse(
+            "identity:pushed_authorization"),
+        "require_pushed_authorization_requests": identity_settings.REQUIRE_PUSHED_AUTHORIZATION,
+        "dpop_signing_alg_values_supported": list(CLIENT_ALGORITHMS),
         # RFC 7591 §3: the initial access token decides who may register.
         "registration_endpoint": issuer + reverse("identity:registration"),
         "code_challenge_methods_supported": [pkce.S256] + (
             [pkce.PLAIN] if plain_pkce_in_use() else []),
         "authorization_response_iss_parameter_supported": True,
-        # Authorize refuses both (request_not_supported, request_uri_not_supported).
-        "request_parameter_supported": False,
+        # Signed request objects by value (RFC 9101); request_uri only from PAR, never fetched
+        # from another host, so request_uri_parameter_supported is false.
+        "request_parameter_supported": True,
+        "request_object_signing_alg_values_supported": list(CLIENT_ALGORITHMS),
         "request_uri_parameter_supported": False,
     }
     if openid:

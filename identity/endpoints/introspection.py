@@ -1,7 +1,8 @@
 """The introspection endpoint: is this token active, and what does it carry?
 
-Spec: RFC 7662 §2. Callers are API resources (their ApiSecrets, as in IdentityServer) or
-clients; an API sees only tokens meant for it, a client only its own.
+Spec: RFC 7662 §2; RFC 9449 §6.2 (cnf of DPoP-bound tokens). Callers are API resources (their
+ApiSecrets, as in IdentityServer) or clients; an API sees only tokens meant for it, a client
+only its own.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from identity.http.rendering import json_response
 from identity.stores.registry import get_client_store, get_grant_store, get_key_ring, get_user_store
 
 INACTIVE: Final = {"active": False}
-_MEMBERS: Final = ("scope", "client_id", "sub", "aud", "iss", "exp", "iat", "nbf", "jti")
+_MEMBERS: Final = ("scope", "client_id", "sub", "aud", "iss", "exp", "iat", "nbf", "jti", "cnf")
 
 
 @back_channel("token", "client_secret")
@@ -56,5 +57,8 @@ def _still_allowed(found: FoundToken) -> bool:
 def _describe(found: FoundToken) -> dict[str, Any]:
     body: dict[str, Any] = {"active": True}
     body.update({k: found.claims[k] for k in _MEMBERS if k in found.claims})
-    body["token_type"] = "Bearer" if found.kind == ACCESS_TOKEN else found.kind
+    if found.kind != ACCESS_TOKEN:
+        body["token_type"] = found.kind
+    else:  # RFC 9449 §6.2: a bound token is shown with its key's thumbprint (cnf.jkt)
+        body["token_type"] = "DPoP" if "cnf" in found.claims else "Bearer"
     return body

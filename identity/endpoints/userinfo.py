@@ -1,7 +1,7 @@
 """The userinfo endpoint: claims of the signed-in user for the identity scopes granted.
 
 Spec: OpenID Connect Core §5.3; RFC 6750 §2 (bearer token in the header or the form body) and
-§3.1 (errors).
+§3.1 (errors); RFC 9449 §7 (DPoP-bound tokens).
 """
 
 from __future__ import annotations
@@ -17,8 +17,9 @@ from identity.errors import (
     MethodNotAllowed,
 )
 from identity.grants.lookup import ACCESS_TOKEN, find_token
-from identity.http.bearer import bearer_token
+from identity.http.bearer import bearer_token, token_scheme
 from identity.http.cors import with_cors
+from identity.http.dpop import check_sender
 from identity.http.frame import protocol_errors
 from identity.http.issuer import get_issuer
 from identity.http.rendering import json_response
@@ -39,10 +40,12 @@ def userinfo_endpoint(http: HttpRequest) -> HttpResponse:
     """Return the user's claims."""
     if http.method not in ("GET", "POST"):
         raise MethodNotAllowed("GET, POST")
-    found = find_token(bearer_token(http), ring=get_key_ring(), issuer=get_issuer(http),
+    token = bearer_token(http)
+    found = find_token(token, ring=get_key_ring(), issuer=get_issuer(http),
                        grants=get_grant_store(), clients=get_client_store(), now=clock.now())
     if found is None or found.kind != ACCESS_TOKEN:
         raise InvalidToken("the access token is invalid, expired or revoked")
+    check_sender(http, found, token, token_scheme(http))
     claims = found.claims
     scopes = str(claims.get("scope", "")).split()
     if StandardScope.OPENID not in scopes:

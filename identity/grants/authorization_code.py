@@ -1,7 +1,8 @@
 """The authorization code grant: a code issued at the authorize endpoint, redeemed once.
 
 Spec: RFC 6749 §4.1.2, §4.1.3, §10.10; RFC 7636 §4.4-4.6; RFC 9700 §4.2.4 (codes are single
-use; a replay revokes the tokens issued from the code); OpenID Connect Core §3.1.2.5.
+use; a replay revokes the tokens issued from the code); OpenID Connect Core §3.1.2.5; RFC 9449
+§10 (dpop_jkt binds the code to a DPoP key).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from identity.domain.requests import (
     ValidatedAuthorizeRequest,
     ValidatedTokenRequest,
 )
-from identity.errors import GrantReplayed, InvalidGrant, InvalidRequest
+from identity.errors import GrantReplayed, InvalidDPoPProof, InvalidGrant, InvalidRequest
 from identity.grants import records
 from identity.grants.handler import ACCESS_TOKEN, ID_TOKEN, REFRESH_TOKEN, TokenRequestContext
 from identity.grants.handles import handle_key, new_handle
@@ -40,7 +41,8 @@ def issue_code(request: ValidatedAuthorizeRequest, session: UserSession, now: da
         CodeData(redirect_uri=request.redirect_uri, scopes=request.scopes,
                  auth_time=session.auth_time, amr=session.amr, nonce=request.nonce,
                  code_challenge=request.code_challenge,
-                 code_challenge_method=request.code_challenge_method)))
+                 code_challenge_method=request.code_challenge_method,
+                 dpop_jkt=request.dpop_jkt)))
     return handle
 
 
@@ -80,6 +82,10 @@ class AuthorizationCodeGrant:
             raise InvalidGrant("redirect_uri differs from the authorization request's")
         pkce.verify(params.get("code_verifier"), data.code_challenge,
                     data.code_challenge_method)
+        if data.dpop_jkt is not None and context.dpop_jkt != data.dpop_jkt:
+            raise InvalidDPoPProof("the authorization request bound the code to another DPoP "
+                                   "key" if context.dpop_jkt else "the code is bound to a DPoP "
+                                   "key: send a DPoP proof")
         if not context.users.is_active(grant.subject_id):
             raise InvalidGrant("the user is no longer active")
         # What the configuration took away since the code was issued is not granted (RFC 6749

@@ -34,6 +34,8 @@ class TokenRequestContext:
     now: datetime
     refresh_reuse_grace: int = 0
     static_audience: str | None = None
+    # The thumbprint of the request's checked DPoP proof key (RFC 9449 §5), if it sent one.
+    dpop_jkt: str | None = None
 
 
 class GrantHandler(Protocol):

@@ -34,6 +34,8 @@ def issue_tokens(request: ValidatedTokenRequest, issues: frozenset[str],
     api_claims = _user_claims(request, context, api=True)
     claims = access_token_claims(request, context.issuer, now, context.static_audience,
                                  api_claims)
+    if context.dpop_jkt is not None:  # RFC 9449 §6: bound to the proof's key
+        claims["cnf"] = {"jkt": context.dpop_jkt}
     key = context.ring.signing_key()
     if request.client.access_token_type == AccessTokenType.Reference:
         access_token = _reference_token(claims, request, context)
@@ -43,7 +45,7 @@ def issue_tokens(request: ValidatedTokenRequest, issues: frozenset[str],
             _record_issued(claims, access_token, request, context)
     body: dict[str, Any] = {
         "access_token": access_token,
-        "token_type": TokenType.BEARER.value,
+        "token_type": (TokenType.DPOP if context.dpop_jkt is not None else TokenType.BEARER).value,
         "expires_in": request.client.access_token_lifetime,
         "scope": claims["scope"],
     }
@@ -141,8 +143,16 @@ def _refresh_token(request: ValidatedTokenRequest, context: TokenRequestContext,
             scopes=refreshed.scopes if refreshed is not None else request.scopes,
             auth_time=request.session.auth_time, amr=request.session.amr,
             absolute_expires=absolute.timestamp() if absolute else None,
-            api_claims=api_claims)))
+            api_claims=api_claims, dpop_jkt=_refresh_binding(request, context))))
     return handle
+
+
+def _refresh_binding(request: ValidatedTokenRequest, context: TokenRequestContext) -> str | None:
+    # RFC 9449 §5: a public client's refresh token is bound to the key of its first DPoP proof
+    # and keeps that binding through rotation; a confidential client's is bound by its secret.
+    if request.refreshed is not None and request.refreshed.dpop_jkt is not None:
+        return request.refreshed.dpop_jkt
+    return None if request.client.require_client_secret else context.dpop_jkt
 
 
 def _absolute_expiry(request: ValidatedTokenRequest, now: datetime) -> datetime | None:

@@ -16,12 +16,14 @@ from typing import Any
 from identity.domain.grants import (
     GRANT_AUTHORIZATION_CODE,
     GRANT_ISSUED_JTI,
+    GRANT_PUSHED_AUTHORIZATION,
     GRANT_REFERENCE_TOKEN,
     GRANT_REFRESH_TOKEN,
     GRANT_REVOKED_JTI,
     CodeData,
     IssuedJwtData,
     PersistedGrant,
+    PushedRequestData,
     ReferenceTokenData,
     RefreshTokenData,
 )
@@ -29,7 +31,7 @@ from identity.domain.requests import UserSession
 
 
 def _encode(data: CodeData | RefreshTokenData | ReferenceTokenData | IssuedJwtData
-            ) -> dict[str, Any]:
+            | PushedRequestData) -> dict[str, Any]:
     return {name: list(value) if isinstance(value, tuple) else value
             for name, value in asdict(data).items()}
 
@@ -48,7 +50,8 @@ def code_data(grant: PersistedGrant) -> CodeData:
     return CodeData(redirect_uri=d["redirect_uri"], scopes=tuple(d["scopes"]),
                     auth_time=int(d["auth_time"]), amr=tuple(d.get("amr") or ("pwd",)),
                     nonce=d.get("nonce"), code_challenge=d.get("code_challenge"),
-                    code_challenge_method=d.get("code_challenge_method"))
+                    code_challenge_method=d.get("code_challenge_method"),
+                    dpop_jkt=d.get("dpop_jkt"))
 
 
 def refresh_grant(key: str, client_id: str, session: UserSession, family: str,
@@ -66,7 +69,7 @@ def refresh_data(grant: PersistedGrant) -> RefreshTokenData:
     return RefreshTokenData(scopes=tuple(d.get("scopes") or ()), auth_time=int(d["auth_time"]),
                             amr=tuple(d.get("amr") or ("pwd",)),
                             absolute_expires=d.get("absolute_expires"),
-                            api_claims=d.get("api_claims"))
+                            api_claims=d.get("api_claims"), dpop_jkt=d.get("dpop_jkt"))
 
 
 def with_scopes(grant: PersistedGrant, scopes: tuple[str, ...]) -> PersistedGrant:
@@ -90,6 +93,19 @@ def reference_grant(key: str, client_id: str, subject_id: str, session_id: str, 
 def reference_data(grant: PersistedGrant) -> ReferenceTokenData:
     """Read a reference token's claims."""
     return ReferenceTokenData(claims=dict(grant.data["claims"]))
+
+
+def pushed_request_grant(key: str, client_id: str, created: datetime, expires: datetime,
+                         data: PushedRequestData) -> PersistedGrant:
+    """Build the record of a pushed authorization request."""
+    return PersistedGrant(key=key, type=GRANT_PUSHED_AUTHORIZATION, client_id=client_id,
+                          created=created, expires=expires, data=_encode(data))
+
+
+def pushed_request_data(grant: PersistedGrant) -> PushedRequestData:
+    """Read a pushed authorization request's parameters."""
+    return PushedRequestData(params={str(k): str(v) for k, v in grant.data["params"].items()},
+                             signed=bool(grant.data.get("signed")))
 
 
 def jwt_identifier(claims: dict[str, Any], token: str) -> str:

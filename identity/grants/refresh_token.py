@@ -21,7 +21,13 @@ from identity.domain.client import Client
 from identity.domain.grants import GRANT_REFRESH_TOKEN
 from identity.domain.requests import Redemption, UserSession, ValidatedTokenRequest
 from identity.domain.resources import Resources
-from identity.errors import GrantReplayed, InvalidGrant, InvalidRequest, InvalidScope
+from identity.errors import (
+    GrantReplayed,
+    InvalidDPoPProof,
+    InvalidGrant,
+    InvalidRequest,
+    InvalidScope,
+)
 from identity.grants import records
 from identity.grants.families import family_of, forgiven
 from identity.grants.handler import ACCESS_TOKEN, ID_TOKEN, REFRESH_TOKEN, TokenRequestContext
@@ -61,6 +67,11 @@ class RefreshTokenGrant:
         if not context.users.is_active(grant.subject_id):
             raise InvalidGrant("the user is no longer active")
         data = records.refresh_data(grant)
+        if data.dpop_jkt is not None and context.dpop_jkt != data.dpop_jkt:
+            # RFC 9449 §5: a public client's refresh token needs its DPoP key's proof.
+            raise InvalidDPoPProof("the refresh token is bound to another DPoP key"
+                                   if context.dpop_jkt else "the refresh token is bound to a "
+                                   "DPoP key: send a DPoP proof")
         scopes, kept, found = _scopes(parse_scope(params.get(SCOPE)), data.scopes, client,
                                       context)
         presented: str | None = token

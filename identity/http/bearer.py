@@ -1,7 +1,8 @@
-"""Bearer access tokens presented to this server's own resources (userinfo, the management API,
+"""Access tokens presented to this server's own resources (userinfo, the management API,
 dynamic client registration), verified as the introspection endpoint would.
 
-Spec: RFC 6750 §2.1-2.2 (the header, or the form body), §3.1 (errors).
+Spec: RFC 6750 §2.1-2.2 (the header, or the form body), §3.1 (errors); RFC 9449 §7 (the DPoP
+scheme: a bound token needs its key's proof, and is never accepted as a bearer token).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from django.http import HttpRequest
 from identity import clock
 from identity.errors import InsufficientScope, InvalidRequest, InvalidToken, MissingToken
 from identity.grants.lookup import ACCESS_TOKEN, FoundToken, find_token
+from identity.http.dpop import check_sender
 from identity.http.forms import read_form
 from identity.http.issuer import get_issuer
 from identity.stores.registry import (
@@ -22,7 +24,8 @@ from identity.stores.registry import (
 
 
 def bearer_token(http: HttpRequest, *, allow_body: bool = True) -> str:
-    """Return the access token from `Authorization: Bearer` or, for a form POST, the body."""
+    """Return the access token from `Authorization: Bearer` (or `DPoP`) or, for a form POST,
+    the body."""
     header = http.headers.get("Authorization")
     body_token = None
     if allow_body and http.method == "POST" and \
@@ -32,14 +35,20 @@ def bearer_token(http: HttpRequest, *, allow_body: bool = True) -> str:
         raise InvalidRequest("send the token in one place only")
     if header:
         scheme, _, value = header.partition(" ")
-        if scheme.lower() != "bearer":
-            raise MissingToken("use the Bearer scheme")
+        if scheme.lower() not in ("bearer", "dpop"):
+            raise MissingToken("use the Bearer or DPoP scheme")
         if not value.strip():
-            raise InvalidToken("the Bearer credentials are empty")
+            raise InvalidToken("the access token is empty")
         return value.strip()
     if body_token:
         return body_token
     raise MissingToken("an access token is required")
+
+
+def token_scheme(http: HttpRequest) -> str:
+    """Return how the token was presented: "dpop", or "bearer" (the header or the body)."""
+    header = http.headers.get("Authorization") or ""
+    return "dpop" if header.partition(" ")[0].lower() == "dpop" else "bearer"
 
 
 def verify_access_token(http: HttpRequest, token: str) -> FoundToken:
@@ -57,6 +66,7 @@ def verify_access_token(http: HttpRequest, token: str) -> FoundToken:
     subject = found.subject_id
     if subject is not None and not get_user_store().is_active(subject):
         raise InvalidToken("the token's client or user is no longer active")
+    check_sender(http, found, token, token_scheme(http))
     return found
 
 

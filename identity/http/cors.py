@@ -1,6 +1,7 @@
 """CORS for the token, discovery and JWKS endpoints, for origins that clients allow.
 
-Spec: Fetch standard (CORS protocol); IdentityServer applies its CORS policy to these endpoints.
+Spec: Fetch standard (CORS protocol); IdentityServer applies its CORS policy to these endpoints;
+RFC 9449 §8 (browser clients send DPoP proofs and read DPoP-Nonce).
 """
 
 from __future__ import annotations
@@ -29,12 +30,15 @@ def with_cors(methods: str) -> Callable[[View], View]:
                 response = HttpResponse(status=204)
                 if allowed:
                     response["Access-Control-Allow-Methods"] = methods
-                    response["Access-Control-Allow-Headers"] = "Authorization, Content-Type"
+                    # DPoP: browser clients send proofs and read new nonces (RFC 9449 §8).
+                    response["Access-Control-Allow-Headers"] = "Authorization, Content-Type, DPoP"
                     response["Access-Control-Max-Age"] = MAX_AGE
             else:
                 response = view(request)
             if allowed:
                 response["Access-Control-Allow-Origin"] = origin or ""
+                if response.has_header("DPoP-Nonce"):
+                    response["Access-Control-Expose-Headers"] = "DPoP-Nonce"
             if origin:
                 response["Vary"] = "Origin"
             return response

@@ -68,6 +68,22 @@ def increment(keys: Iterable[str], window: int, now: datetime) -> dict[str, int]
         return counts(keys, now)
 
 
+def claim(key: str, window: int, now: datetime) -> bool:
+    """Record `key` for `window` seconds; True only for the first caller while it lives.
+
+    One INSERT in the common case (single-use values are new): the primary key decides races
+    between processes. An expired record is taken over by one conditional UPDATE.
+    """
+    expires = now + timedelta(seconds=window)
+    try:
+        with transaction.atomic():
+            FailureCount.objects.create(key=key, count=1, expires=expires)
+        return True
+    except IntegrityError:
+        return bool(FailureCount.objects.filter(key=key, expires__lte=now).update(
+            count=1, expires=expires))
+
+
 def delete_expired(now: datetime) -> int:
     """Delete counters whose window has passed."""
     deleted, _ = FailureCount.objects.filter(expires__lte=now).delete()

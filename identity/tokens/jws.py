@@ -59,21 +59,37 @@ def unverified_header(token: str) -> dict[str, Any]:
 def verify(token: str, keys: dict[str, tuple[str, PublicKey]]) -> tuple[dict[str, Any],
                                                                       dict[str, Any]]:
     """Return (header, claims) when a key of `keys` (kid -> (alg, key)) signed the token."""
+    header, payload, signed, signature = split(token)
+    entry = keys.get(str(header.get("kid")))
+    if entry is None or header.get("alg") != entry[0]:
+        raise JwsError("not signed by a key of this server")
+    check_signature(entry[0], entry[1], signed, signature)
+    return header, _json(payload)
+
+
+def split(token: str) -> tuple[dict[str, Any], str, bytes, bytes]:
+    """Return the header, the payload segment, the signing input and the signature of a
+    compact JWS; `crit` is refused (RFC 7515 §4.1.11)."""
     parts = token.split(".")
     if len(parts) != 3:
         raise JwsError("not a compact JWS")
     header = _json(parts[0])
     if "crit" in header:
         raise JwsError("critical header parameters are not supported")
-    entry = keys.get(str(header.get("kid")))
-    if entry is None or header.get("alg") != entry[0]:
-        raise JwsError("not signed by a key of this server")
-    algorithm, key = entry
     signature = _b64(parts[2])
     if not _SEGMENT.fullmatch(parts[1]):  # the signing input must be ASCII (RFC 7515 §5.2)
         raise JwsError("not base64url")
-    signed = f"{parts[0]}.{parts[1]}".encode("ascii")
-    digest = _HASHES[algorithm[-3:]]()
+    return header, parts[1], f"{parts[0]}.{parts[1]}".encode("ascii"), signature
+
+
+def payload_json(segment: str) -> dict[str, Any]:
+    """Decode a payload segment of `split` as a JSON object."""
+    return _json(segment)
+
+
+def check_signature(algorithm: str, key: PublicKey, signed: bytes, signature: bytes) -> None:
+    """Raise JwsError unless `signature` is `key`'s RS/PS/ES signature of `signed`."""
+    digest = _HASHES.get(algorithm[-3:], hashes.SHA256)()
     try:
         if algorithm.startswith("RS") and isinstance(key, rsa.RSAPublicKey):
             key.verify(signature, signed, padding.PKCS1v15(), digest)
@@ -91,4 +107,3 @@ def verify(token: str, keys: dict[str, tuple[str, PublicKey]]) -> tuple[dict[str
             raise JwsError("unsupported algorithm")
     except InvalidSignature:
         raise JwsError("bad signature") from None
-    return header, _json(parts[1])

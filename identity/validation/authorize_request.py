@@ -2,7 +2,8 @@
 
 First the client and the redirect URI: until both are trusted, errors go to an error page and
 never to a redirect. Then everything else: those errors are redirected back to the client.
-Spec: RFC 6749 §4.1.1 and §4.1.2.1; OpenID Connect Core §3.1.2.1-3.1.2.2; RFC 7636.
+Spec: RFC 6749 §4.1.1 and §4.1.2.1; OpenID Connect Core §3.1.2.1-3.1.2.2; RFC 7636; RFC 9449
+§10 (dpop_jkt).
 """
 
 from __future__ import annotations
@@ -17,8 +18,6 @@ from identity.domain.resources import Resources
 from identity.errors import (
     InvalidRequest,
     InvalidScope,
-    RequestNotSupported,
-    RequestUriNotSupported,
     UnauthorizedClient,
     UnsupportedResponseType,
 )
@@ -66,11 +65,11 @@ def error_response_mode(params: Mapping[str, str]) -> str:
 
 def validate_authorize_request(params: Mapping[str, str], client: Client, redirect_uri: str,
                                store: ResourceStore) -> ValidatedAuthorizeRequest:
-    """Check every other parameter; raise a redirectable OAuthError on the first problem."""
-    if "request" in params:
-        raise RequestNotSupported("request objects are not supported")
-    if "request_uri" in params:
-        raise RequestUriNotSupported("request_uri is not supported")
+    """Check every other parameter; raise a redirectable OAuthError on the first problem.
+
+    `params` are the request's own, whether from the query, a request object or a pushed
+    request (`identity.http.authorization_request` resolves those first).
+    """
     response_type = params.get("response_type")
     if response_type is None:
         raise InvalidRequest("response_type is missing")
@@ -78,8 +77,6 @@ def validate_authorize_request(params: Mapping[str, str], client: Client, redire
         raise UnsupportedResponseType("only response_type=code is supported")
     if GrantType.AUTHORIZATION_CODE not in client.allowed_grant_types:
         raise UnauthorizedClient("the client may not use the authorization code flow")
-    if client.require_request_object:
-        raise InvalidRequest("this client requires request objects, which are not supported")
     unsupported = unsupported_problems(client)
     if unsupported:  # fail closed, e.g. RequirePushedAuthorization would be skipped otherwise
         raise UnauthorizedClient(
@@ -96,7 +93,16 @@ def validate_authorize_request(params: Mapping[str, str], client: Client, redire
         resources=resources, state=params.get("state"), nonce=params.get("nonce"),
         prompt=_prompt(params.get("prompt")), max_age=_max_age(params.get("max_age")),
         login_hint=params.get("login_hint"), code_challenge=challenge,
-        code_challenge_method=method)
+        code_challenge_method=method, dpop_jkt=_dpop_jkt(params.get("dpop_jkt")))
+
+
+def _dpop_jkt(value: str | None) -> str | None:
+    # RFC 9449 §10: the SHA-256 thumbprint of the key, base64url: 43 characters.
+    if value is None:
+        return None
+    if len(value) != 43 or not all(c.isalnum() or c in "-_" for c in value):
+        raise InvalidRequest("dpop_jkt must be a base64url SHA-256 JWK thumbprint")
+    return value
 
 
 def _prompt(value: str | None) -> frozenset[str]:

@@ -1,12 +1,15 @@
 """Client authentication at back-channel endpoints: a registry of methods, one per request.
 
-Spec: RFC 6749 §2.3.1 and Appendix B; OpenID Connect Core §9 (method names).
+Spec: RFC 6749 §2.3.1 and Appendix B; OpenID Connect Core §9 (method names); RFC 7523 §2.2
+(`private_key_jwt`: the assertion's signature and claims are checked by the caller's
+`verify_assertion`, which has the keys and the replay store).
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,6 +21,7 @@ from identity.domain.client import Client
 from identity.errors import InvalidClient, InvalidRequest
 from identity.hashing import verify_shared_secret
 from identity.stores.interfaces import ClientStore, find_enabled_client
+from identity.validation.client_assertion import ASSERTION_TYPE, failed
 
 BASIC_CHALLENGE: Final = 'Basic realm="identity", charset="UTF-8"'
 
@@ -29,6 +33,7 @@ class ClientCredentials:
     client_id: str
     secret: str | None
     method: ClientAuthMethod
+    assertion: str | None = None
 
 
 def _basic(params: Mapping[str, str], authorization: str | None) -> ClientCredentials | None:
@@ -63,11 +68,40 @@ def _post(params: Mapping[str, str], authorization: str | None) -> ClientCredent
                              ClientAuthMethod.CLIENT_SECRET_POST)
 
 
+def _jwt_bearer(params: Mapping[str, str], authorization: str | None
+                ) -> ClientCredentials | None:
+    assertion = params.get("client_assertion")
+    kind = params.get("client_assertion_type")
+    if assertion is None and kind is None:
+        return None
+    if kind != ASSERTION_TYPE or not assertion:
+        raise failed(f"client_assertion_type must be {ASSERTION_TYPE} with a client_assertion")
+    subject = _unverified_claims(assertion).get("sub")
+    if not isinstance(subject, str) or not subject or "\x00" in subject:
+        raise failed("sub is missing")
+    return ClientCredentials(subject, None, ClientAuthMethod.PRIVATE_KEY_JWT, assertion)
+
+
+def _unverified_claims(assertion: str) -> dict[str, object]:
+    # The client is named by the assertion (RFC 7523 §3: sub) and verified once it is found.
+    parts = assertion.split(".")
+    if len(parts) != 3:
+        raise failed("not a compact JWS")
+    try:
+        claims = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
+    except (binascii.Error, ValueError, RecursionError):
+        raise failed("the payload is not JSON") from None
+    if not isinstance(claims, dict):
+        raise failed("the payload is not a JSON object")
+    return claims
+
+
 # Order matters only for error precedence; a request may match one method.
 CLIENT_AUTH_METHODS: Final[dict[ClientAuthMethod, Callable[
     [Mapping[str, str], str | None], ClientCredentials | None]]] = {
     ClientAuthMethod.CLIENT_SECRET_BASIC: _basic,
     ClientAuthMethod.CLIENT_SECRET_POST: _post,
+    ClientAuthMethod.PRIVATE_KEY_JWT: _jwt_bearer,
 }
 
 
@@ -88,18 +122,25 @@ def extract_credentials(params: Mapping[str, str], authorization: str | None) ->
     raise InvalidClient("client authentication is required", www_authenticate=BASIC_CHALLENGE)
 
 
-def authenticate_client(credentials: ClientCredentials, store: ClientStore,
-                        now: datetime) -> Client:
-    """Return the enabled client whose secret matches, or raise InvalidClient.
+def authenticate_client(credentials: ClientCredentials, store: ClientStore, now: datetime,
+                        verify_assertion: Callable[[Client, str], None] | None = None
+                        ) -> Client:
+    """Return the enabled client whose secret or assertion matches, or raise InvalidClient.
 
     Unknown, disabled and wrong-secret clients get the same description, so that the answer does
-    not tell which ids exist.
+    not tell which ids exist. `verify_assertion(client, assertion)` raises InvalidClient unless
+    a private_key_jwt assertion is the client's.
     """
     client = find_enabled_client(store, credentials.client_id)
     challenge = _challenge(credentials)
     if client is None:
         raise InvalidClient("client authentication failed", www_authenticate=challenge,
                             detail=f"unknown or disabled client {credentials.client_id!r}")
+    if credentials.assertion is not None:
+        if verify_assertion is None:
+            raise failed("not accepted here")
+        verify_assertion(client, credentials.assertion)
+        return client
     if credentials.secret is None:
         if client.require_client_secret:
             raise InvalidClient("client authentication failed",

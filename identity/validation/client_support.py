@@ -15,18 +15,22 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Final
+from urllib.parse import urlsplit
 
 from identity.constants import (
     CLAIM_VALUE_TYPE_STRING,
+    JWKS_URI_PROPERTY,
     PROTOCOL_OIDC,
     PROTOCOL_TYPES,
     REVOCABLE_JWT_PROPERTY,
     SIGNING_ALGORITHMS,
+    DPoPTokenExpirationValidationMode,
     GrantType,
     SecretType,
 )
 from identity.domain.client import Client
 from identity.identityserver_names import json_name
+from identity.validation.jwk import parse_jwk
 
 # Grant types with a token-endpoint grant (refresh_token follows AllowOfflineAccess instead).
 SUPPORTED_GRANT_TYPES: Final = frozenset({GrantType.AUTHORIZATION_CODE,
@@ -35,7 +39,7 @@ _STRING_CLAIM_TYPES: Final = frozenset({CLAIM_VALUE_TYPE_STRING,
                                         "http://www.w3.org/2001/XMLSchema#string"})
 # Keys of the free-form Properties that the server reads, and the values it understands
 # (REVOCABLE_JWT_PROPERTY is read by grants/lookup.py).
-KNOWN_PROPERTIES: Final = {REVOCABLE_JWT_PROPERTY: ("true", "false")}
+KNOWN_PROPERTIES: Final = {REVOCABLE_JWT_PROPERTY: ("true", "false"), JWKS_URI_PROPERTY: ()}
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,12 +65,11 @@ class _Unsupported:
 
 # Requirements a client would believe enforced; any other value is refused until supported.
 UNSUPPORTED_PROPERTIES: Final = (
-    _Unsupported("require_dpop", (False,), "true is not supported yet: this server has no DPoP "
-                 "(RFC 9449) and would issue plain Bearer tokens; set it to false."),
-    _Unsupported("require_pushed_authorization", (False,), "true is not supported yet: there is "
-                 "no pushed authorization endpoint (RFC 9126); set it to false."),
-    _Unsupported("require_request_object", (False,), "true is not supported yet: request "
-                 "objects (RFC 9101) are not implemented; set it to false."),
+    _Unsupported("dpop_validation_mode", (DPoPTokenExpirationValidationMode.Iat,
+                                          DPoPTokenExpirationValidationMode.Nonce,
+                                          DPoPTokenExpirationValidationMode.IatAndNonce),
+                 "Custom is not supported: it needs validation code of your own, which this "
+                 "server has no place for; use Iat (1), Nonce (2) or IatAndNonce (3)."),
     _Unsupported("back_channel_logout_uri", (None, ""), "a value is not supported yet: "
                  "back-channel logout is not implemented, so this URI would never be called; "
                  "remove it (FrontChannelLogoutUri is supported)."),
@@ -125,10 +128,20 @@ def unsupported_problems(client: Client) -> list[ConfigProblem]:
             f"{client.protocol_type!r} is not supported yet: this server speaks OpenID Connect "
             f"only; set it to {PROTOCOL_OIDC}.") if client.protocol_type in PROTOCOL_TYPES else (
             f"{client.protocol_type!r} is unknown; set it to {PROTOCOL_OIDC}.")))
-    for kind in sorted({s.type for s in client.client_secrets} - {SecretType.SHARED_SECRET}):
+    supported = {SecretType.SHARED_SECRET, SecretType.JWK}
+    for kind in sorted({s.type for s in client.client_secrets} - supported):
         problems.append(ConfigProblem("client_secrets", (
-            f"secret type {kind!r} is not supported yet (private_key_jwt and mTLS are not "
-            f"implemented), so it could never authenticate; use {SecretType.SHARED_SECRET}.")))
+            f"secret type {kind!r} is not supported yet (mTLS is not implemented), so it could "
+            f"never authenticate; use {SecretType.SHARED_SECRET}, or {SecretType.JWK} for "
+            f"private_key_jwt.")))
+    for secret in client.client_secrets:
+        if secret.type == SecretType.JWK:
+            try:
+                parse_jwk(secret.value)
+            except ValueError as err:
+                problems.append(ConfigProblem("client_secrets", (
+                    f"a {SecretType.JWK} secret must hold the client's public key as a JSON "
+                    f"Web Key: {err}.")))
     for claim in client.claims:
         if claim.value_type not in _STRING_CLAIM_TYPES:
             problems.append(ConfigProblem("claims", (
@@ -147,6 +160,11 @@ def _property_problems(properties: Iterable[tuple[str, str]]) -> list[ConfigProb
         if known is not None and known != key:
             problems.append(ConfigProblem("properties", (
                 f"{key!r} is not read (keys are case-sensitive); write it as {known!r}.")))
+        elif known == JWKS_URI_PROPERTY:
+            parts = urlsplit(value)
+            if parts.scheme not in ("https", "http") or not parts.hostname or parts.fragment:
+                problems.append(ConfigProblem("properties", (
+                    f"{key} is {value!r}; write the https URL of the client's JWK Set.")))
         elif known is not None and value.lower() not in KNOWN_PROPERTIES[known]:
             problems.append(ConfigProblem("properties", (
                 f"{key} is {value!r}; write {' or '.join(KNOWN_PROPERTIES[known])}.")))

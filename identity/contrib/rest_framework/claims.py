@@ -21,9 +21,12 @@ def _time(claims: Mapping[str, Any], name: str) -> float | None:
 
 
 def check_claims(claims: Mapping[str, Any], settings: ResourceServerSettings, now: float, *,
-                 require_exp: bool) -> None:
+                 require_exp: bool, allow_bound: bool = False) -> None:
     """Raise _InvalidToken unless the claims come from our issuer, are meant for this API, are
-    within their lifetime (give or take LEEWAY seconds) and are not bound to a key."""
+    within their lifetime (give or take LEEWAY seconds) and are not bound to a key.
+
+    `allow_bound` lets a sender-constrained token (`cnf`) through: the caller then checks the
+    proof of its key itself (DPoP, see authentication.py)."""
     issuer = claims.get("iss")
     if issuer != settings.issuer and (require_exp or issuer is not None):
         # A JWT must name its issuer; an introspection answer may leave it out (it comes from
@@ -44,7 +47,7 @@ def check_claims(claims: Mapping[str, Any], settings: ResourceServerSettings, no
     if settings.audiences is not None and not _audience_matches(claims.get("aud"),
                                                                 settings.audiences):
         raise _InvalidToken("the token is not meant for this API")
-    if "cnf" in claims:
+    if "cnf" in claims and not allow_bound:
         # RFC 9449 §7.1 / RFC 8705 §3: a token bound to a key (DPoP, mTLS) is only good with
         # proof of that key; presented as a plain bearer token, it was taken.
         raise _InvalidToken("the token is sender-constrained and cannot be used as Bearer")

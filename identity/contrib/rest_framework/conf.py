@@ -39,6 +39,11 @@ DEFAULTS: Final[Mapping[str, Any]] = {
     "INTROSPECTION_CLIENT_SECRET": None,
     "INTROSPECTION_CACHE_SECONDS": 60,
     "REALM": "api",
+    # DPoP (RFC 9449 §4.3): seconds a proof is accepted after its iat, and the clock difference
+    # allowed on either side (clients' clocks, not only the identity server's; 300 is the
+    # identity server's own default for DPoP proofs at its token endpoint).
+    "DPOP_PROOF_LIFETIME": 60,
+    "DPOP_CLOCK_SKEW": 300,
 }
 _KNOWN: Final = frozenset(DEFAULTS) | {"AUTHORITY", "AUDIENCE"}
 
@@ -62,6 +67,12 @@ class ResourceServerSettings:
     introspection_client_secret: str | None
     introspection_cache_seconds: float
     realm: str
+    dpop_proof_lifetime: float
+    """DPOP_PROOF_LIFETIME: seconds a DPoP proof is accepted after its `iat`, and so how long
+    its `jti` is remembered (with the skew) to refuse a replay."""
+    dpop_clock_skew: float
+    """DPOP_CLOCK_SKEW: seconds a proof's `iat` may be ahead of this API's clock, or behind it
+    beyond the lifetime: the client's clock is not ours."""
 
     @property
     def discovery_url(self) -> str:
@@ -163,7 +174,8 @@ def parse(configured: object) -> ResourceServerSettings:
         share_keys_in_cache=bool(raw["SHARE_KEYS_IN_CACHE"]), cache_alias=raw["CACHE_ALIAS"],
         introspection_client_id=client_id, introspection_client_secret=secret,
         introspection_cache_seconds=_number(raw, "INTROSPECTION_CACHE_SECONDS"),
-        realm=raw["REALM"])
+        realm=raw["REALM"], dpop_proof_lifetime=_number(raw, "DPOP_PROOF_LIFETIME", 1),
+        dpop_clock_skew=_number(raw, "DPOP_CLOCK_SKEW"))
 
 
 # --- the process-wide instance ----------------------------------------------------------------

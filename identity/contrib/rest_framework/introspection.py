@@ -29,8 +29,10 @@ from identity.contrib.rest_framework.keys import Fetch, KeyStore
 logger = logging.getLogger("identity.contrib.rest_framework")
 
 # RFC 7662 §2.2 token_type: the OAuth token type. Our server answers "Bearer" for access tokens
-# and names other kinds (refresh_token, ...); "DPoP" tokens need a proof Bearer cannot give.
+# and names other kinds (refresh_token, ...); "DPoP" tokens need a proof Bearer cannot give, so
+# they pass only when the caller checks one (allow_bound).
 _BEARER_TYPES: Final = frozenset({"bearer", "access_token"})
+_BOUND_TYPES: Final = _BEARER_TYPES | {"dpop"}
 
 
 def cache_key(token: str) -> str:
@@ -56,15 +58,16 @@ class Introspector:
                     f"{quote_plus(settings.introspection_client_secret)}")
             self._authorization = "Basic " + base64.b64encode(pair.encode()).decode("ascii")
 
-    def validate(self, token: str) -> dict[str, Any]:
+    def validate(self, token: str, *, allow_bound: bool = False) -> dict[str, Any]:
         """Return the active token's claims; raise _InvalidToken, or _Unavailable when the
-        endpoint cannot be asked."""
+        endpoint cannot be asked. A sender-constrained token (`cnf`, token_type DPoP) is
+        refused unless `allow_bound` (see check_claims)."""
         if self._authorization is None:
             raise _InvalidToken("only JWT access tokens are accepted here")
         key = cache_key(token)
         cached = self._cached(key)
         if cached is not None:
-            check_claims(cached, self._settings, self._wall(), require_exp=False)
+            self._check(cached, self._wall(), allow_bound)
             return cached
         fetch = self._fetch or fetch_json
         self.calls += 1
@@ -73,13 +76,17 @@ class Introspector:
                        headers={"Authorization": self._authorization})
         if answer.get("active") is not True:
             raise _InvalidToken("the token is not active")
-        token_type = answer.get("token_type")
-        if token_type is not None and str(token_type).lower() not in _BEARER_TYPES:
-            raise _InvalidToken("the token is not a bearer access token")
         now = self._wall()
-        check_claims(answer, self._settings, now, require_exp=False)
+        self._check(answer, now, allow_bound)
         self._remember(key, answer, now)
         return answer
+
+    def _check(self, answer: dict[str, Any], now: float, allow_bound: bool) -> None:
+        token_type = answer.get("token_type")
+        accepted = _BOUND_TYPES if allow_bound else _BEARER_TYPES
+        if token_type is not None and str(token_type).lower() not in accepted:
+            raise _InvalidToken("the token is not a bearer access token")
+        check_claims(answer, self._settings, now, require_exp=False, allow_bound=allow_bound)
 
     def _lifetime(self, answer: dict[str, Any], now: float) -> int:
         seconds = self._settings.introspection_cache_seconds

@@ -32,9 +32,9 @@ class JwtValidator:
         self._algorithms = settings.algorithms
         self._wall = wall
 
-    def validate(self, token: str) -> dict[str, Any]:
+    def validate(self, token: str, *, allow_bound: bool = False) -> dict[str, Any]:
         """Return the token's claims; raise _InvalidToken (or _Unavailable when the keys cannot
-        be had)."""
+        be had). A token with `cnf` is refused unless `allow_bound` (see check_claims)."""
         parts = token.split(".")
         if len(parts) != 3:
             raise _InvalidToken("the token is not a signed JWT")
@@ -66,5 +66,6 @@ class JwtValidator:
             raise _InvalidToken("the token is malformed") from None
         if not isinstance(claims, dict):
             raise _InvalidToken("the token is malformed")
-        check_claims(claims, self._settings, self._wall(), require_exp=True)
+        check_claims(claims, self._settings, self._wall(), require_exp=True,
+                     allow_bound=allow_bound)
         return claims

@@ -28,11 +28,12 @@ class TokenValidator:
         self.jwt = JwtValidator(settings, self.keys)
         self.introspector = introspector or Introspector(settings, self.keys)
 
-    def validate(self, token: str) -> dict[str, Any]:
-        """Return the token's claims; raise _InvalidToken or _Unavailable."""
+    def validate(self, token: str, *, allow_bound: bool = False) -> dict[str, Any]:
+        """Return the token's claims; raise _InvalidToken or _Unavailable. A token bound to a
+        key (`cnf`) is refused unless `allow_bound`: the caller checks the proof of the key."""
         if token.count(".") == 2:
-            return self.jwt.validate(token)
-        return self.introspector.validate(token)
+            return self.jwt.validate(token, allow_bound=allow_bound)
+        return self.introspector.validate(token, allow_bound=allow_bound)
 
 
 _lock = threading.Lock()
