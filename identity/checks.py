@@ -80,6 +80,15 @@ def check_identity_settings(app_configs: Any = None, **kwargs: Any) -> list[Chec
         errors.append(CheckWarning(f"{OUTAGE_MIDDLEWARE} is not in MIDDLEWARE: a database or cache "
                               "outage answers 500 on the sign-in pages instead of 503.",
                               hint="Add it right after SecurityMiddleware.", id="identity.W001"))
+    from identity.validation.jwk import CLIENT_ALGORITHMS
+
+    algorithms = user.get("CLIENT_SIGNING_ALGORITHMS", DEFAULTS["CLIENT_SIGNING_ALGORITHMS"])
+    if not isinstance(algorithms, list | tuple) or not algorithms or \
+            not set(algorithms) <= set(CLIENT_ALGORITHMS):
+        errors.append(Error(f"IDENTITY['CLIENT_SIGNING_ALGORITHMS'] = {algorithms!r} is not a "
+                            f"list of supported algorithms.",
+                            hint=f"Use some of {', '.join(CLIENT_ALGORITHMS)}.",
+                            id="identity.E008"))
     errors.extend(_check_admin_login())
     return errors
 

@@ -118,6 +118,12 @@ DEFAULTS: Final[dict[str, Any]] = {
     "REQUIRE_PUSHED_AUTHORIZATION": False,
     # Longest accepted lifetime of a client assertion (exp - now), in seconds.
     "CLIENT_ASSERTION_MAX_LIFETIME": 300,
+    # Accept only the issuer, as a string, as a client assertion's aud (FAPI 2.0 §5.3.2.1);
+    # False also accepts the endpoint's URL and arrays (RFC 7523, OpenID Connect Core §9).
+    "CLIENT_ASSERTION_ISSUER_AUDIENCE_ONLY": False,
+    # Algorithms accepted from clients: assertions, request objects, DPoP proofs (some of
+    # RS256, PS256, ES256; FAPI 2.0 §5.4 allows PS256 and ES256 only).
+    "CLIENT_SIGNING_ALGORITHMS": ["RS256", "PS256", "ES256"],
     # Seconds a DPoP proof is accepted after its iat (plus the client's DPoPClockSkew).
     "DPOP_PROOF_LIFETIME": 60,
     # Seconds a DPoP nonce issued by the server stays valid.

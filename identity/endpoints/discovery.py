@@ -17,6 +17,7 @@ from identity.constants import ClientAuthMethod
 from identity.errors import MethodNotAllowed
 from identity.freshness import current_generation
 from identity.grants.registry import GRANT_HANDLERS
+from identity.http.client_jwks import accepted_algorithms
 from identity.http.cors import with_cors
 from identity.http.frame import protocol_errors
 from identity.http.issuer import get_issuer
@@ -25,7 +26,6 @@ from identity.stores.interfaces import ClientStore, any_client_allows_plain_pkce
 from identity.stores.registry import get_client_store, get_key_ring, get_resource_store
 from identity.validation import pkce
 from identity.validation.authorize_request import PROMPTS, RESPONSE_MODES
-from identity.validation.jwk import CLIENT_ALGORITHMS
 
 CACHE_SECONDS = 300
 _SECRET_METHODS = (ClientAuthMethod.CLIENT_SECRET_BASIC.value,
@@ -55,19 +55,19 @@ def discovery_document(issuer: str, *, openid: bool) -> dict[str, Any]:
         "response_modes_supported": list(RESPONSE_MODES),
         "grant_types_supported": sorted(GRANT_HANDLERS),
         "token_endpoint_auth_methods_supported": [*_SECRET_METHODS, _PRIVATE_KEY_JWT, _NONE],
-        "token_endpoint_auth_signing_alg_values_supported": list(CLIENT_ALGORITHMS),
+        "token_endpoint_auth_signing_alg_values_supported": list(accepted_algorithms()),
         "introspection_endpoint": issuer + reverse("identity:introspection"),
         "introspection_endpoint_auth_methods_supported": [*_SECRET_METHODS, _PRIVATE_KEY_JWT],
-        "introspection_endpoint_auth_signing_alg_values_supported": list(CLIENT_ALGORITHMS),
+        "introspection_endpoint_auth_signing_alg_values_supported": list(accepted_algorithms()),
         "revocation_endpoint": issuer + reverse("identity:revocation"),
         "revocation_endpoint_auth_methods_supported": [*_SECRET_METHODS, _PRIVATE_KEY_JWT,
                                                        _NONE],
-        "revocation_endpoint_auth_signing_alg_values_supported": list(CLIENT_ALGORITHMS),
+        "revocation_endpoint_auth_signing_alg_values_supported": list(accepted_algorithms()),
         # RFC 9126 §5: PAR, and whether every client must use it.
         "pushed_authorization_request_endpoint": issuer + reverse(
             "identity:pushed_authorization"),
         "require_pushed_authorization_requests": identity_settings.REQUIRE_PUSHED_AUTHORIZATION,
-        "dpop_signing_alg_values_supported": list(CLIENT_ALGORITHMS),
+        "dpop_signing_alg_values_supported": list(accepted_algorithms()),
         # RFC 7591 §3: the initial access token decides who may register.
         "registration_endpoint": issuer + reverse("identity:registration"),
         "code_challenge_methods_supported": [pkce.S256] + (
@@ -76,7 +76,7 @@ def discovery_document(issuer: str, *, openid: bool) -> dict[str, Any]:
         # Signed request objects by value (RFC 9101); request_uri only from PAR, never fetched
         # from another host, so request_uri_parameter_supported is false.
         "request_parameter_supported": True,
-        "request_object_signing_alg_values_supported": list(CLIENT_ALGORITHMS),
+        "request_object_signing_alg_values_supported": list(accepted_algorithms()),
         "request_uri_parameter_supported": False,
     }
     if openid:

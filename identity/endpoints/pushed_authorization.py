@@ -27,7 +27,7 @@ from identity.http.authorization_request import (
     pushed_lifetime,
 )
 from identity.http.client_authentication import authenticated_client
-from identity.http.client_jwks import client_keys
+from identity.http.client_jwks import accepted_algorithms, client_keys
 from identity.http.dpop import request_proof
 from identity.http.frame import back_channel
 from identity.http.issuer import get_issuer
@@ -57,7 +57,8 @@ def pushed_authorization_endpoint(http: HttpRequest, params: Mapping[str, str]) 
         token = pushed["request"]
         pushed = request_object_params(token, client.client_id,
                                        client_keys(client, now, kid=unverified_kid(token)),
-                                       get_issuer(http), now.timestamp())
+                                       get_issuer(http), now.timestamp(),
+                                       accepted_algorithms())
     pushed["client_id"] = client.client_id
     proof = request_proof(http, client)
     if proof is not None:

@@ -30,7 +30,7 @@ from identity.errors import (
 )
 from identity.grants import records
 from identity.grants.handles import handle_key
-from identity.http.client_jwks import client_keys
+from identity.http.client_jwks import accepted_algorithms, client_keys
 from identity.http.issuer import get_issuer
 from identity.http.session import SIGN_IN_TICKET_LIFETIME
 from identity.stores.interfaces import find_enabled_client
@@ -63,7 +63,7 @@ def resolve(http: HttpRequest, query: Mapping[str, str]) -> AuthorizationParamet
         token = query["request"]
         keys = client_keys(client, clock.now(), kid=unverified_kid(token))
         params = request_object_params(token, client.client_id, keys, get_issuer(http),
-                                       clock.now().timestamp())
+                                       clock.now().timestamp(), accepted_algorithms())
         return AuthorizationParameters(_with_ticket(params, query), signed=True)
     return AuthorizationParameters(query)
 

@@ -18,7 +18,7 @@ from identity.domain.client import Client
 from identity.errors import InvalidClient, JwsError
 from identity.hashing import verify_shared_secret
 from identity.http import replay, throttling
-from identity.http.client_jwks import client_keys
+from identity.http.client_jwks import accepted_algorithms, client_keys
 from identity.http.issuer import get_issuer
 from identity.stores.registry import get_client_store, get_resource_store
 from identity.tokens.client_keys import unverified_kid, verify_with
@@ -56,17 +56,19 @@ def _assertion_verifier(http: HttpRequest) -> Callable[[Client, str], None]:
     issuer = get_issuer(http)
     # OIDC Core §9: the token endpoint's URL; FAPI 2.0 and RFC 7523 §3: the issuer. The URL
     # of the endpoint called stands for the others (introspection, revocation, PAR).
-    audiences = frozenset({issuer, issuer + http.path})
+    issuer_only = identity_settings.CLIENT_ASSERTION_ISSUER_AUDIENCE_ONLY
+    audiences = frozenset({issuer} if issuer_only else {issuer, issuer + http.path})
 
     def verify(client: Client, assertion: str) -> None:
         now = clock.now()
         try:
             keys = client_keys(client, now, kid=unverified_kid(assertion))
-            _, claims, _ = verify_with(assertion, keys)
+            _, claims, _ = verify_with(assertion, keys, accepted_algorithms())
         except JwsError as err:
             raise failed(str(err)) from None
         jti, exp = check_assertion_claims(claims, client.client_id, audiences, now.timestamp(),
-                                          identity_settings.CLIENT_ASSERTION_MAX_LIFETIME)
+                                          identity_settings.CLIENT_ASSERTION_MAX_LIFETIME,
+                                          string_audience=issuer_only)
         if not replay.first_use("assertion", f"{client.client_id}\x00{jti}", exp):
             raise failed("jti already used")
 

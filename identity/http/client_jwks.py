@@ -24,12 +24,19 @@ from django.core.cache import caches
 from identity.conf import identity_settings
 from identity.constants import JWKS_URI_PROPERTY, SecretType
 from identity.domain.client import Client
-from identity.validation.jwk import ClientKey, parse_jwk
+from identity.validation.jwk import CLIENT_ALGORITHMS, ClientKey, parse_jwk
 
 logger = logging.getLogger(__name__)
 FETCH_TIMEOUT: Final = 3.0  # seconds
 MAX_JWKS_BYTES: Final = 64 * 1024
 MAX_KEYS: Final = 20
+
+
+def accepted_algorithms() -> tuple[str, ...]:
+    """Return the algorithms accepted from clients (CLIENT_SIGNING_ALGORITHMS; the system
+    check refuses others at start-up)."""
+    return tuple(a for a in identity_settings.CLIENT_SIGNING_ALGORITHMS
+                 if a in CLIENT_ALGORITHMS)
 
 
 def client_keys(client: Client, now: datetime, kid: str | None = None) -> list[ClientKey]:

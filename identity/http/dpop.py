@@ -23,6 +23,7 @@ from identity.domain.client import Client
 from identity.errors import DPoPBoundToken, InvalidDPoPProof, UseDPoPNonce
 from identity.grants.lookup import FoundToken
 from identity.http import replay
+from identity.http.client_jwks import accepted_algorithms
 from identity.http.issuer import get_issuer
 from identity.tokens.dpop import DPoPProof, check_proof
 
@@ -42,7 +43,7 @@ def request_proof(http: HttpRequest, client: Client | None, *, access_token: str
     urls = frozenset({get_issuer(http) + http.path, http.build_absolute_uri(http.path)})
     proof = check_proof(header.strip(), method=http.method or "", urls=urls, now=now,
                         lifetime=lifetime, skew=skew, access_token=access_token,
-                        resource=resource)
+                        resource=resource, algorithms=accepted_algorithms())
     wants_nonce = client is not None and bool(
         client.dpop_validation_mode & DPoPTokenExpirationValidationMode.Nonce)
     if wants_nonce and not nonce_is_current(proof.nonce, now):

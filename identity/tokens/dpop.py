@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Final
 from urllib.parse import urlsplit, urlunsplit
 
 from identity.errors import InvalidDPoPProof, JwsError
 from identity.tokens.client_keys import verify_embedded
+from identity.validation.jwk import CLIENT_ALGORITHMS
 
 PROOF_TYPE: Final = "dpop+jwt"
 _DEFAULT_PORTS: Final = {"http": 80, "https": 443}
@@ -31,8 +33,8 @@ class DPoPProof:
 
 
 def check_proof(proof: str, *, method: str, urls: frozenset[str], now: float, lifetime: int,
-                skew: int, access_token: str | None = None, resource: bool = False
-                ) -> DPoPProof:
+                skew: int, access_token: str | None = None, resource: bool = False,
+                algorithms: Iterable[str] = CLIENT_ALGORITHMS) -> DPoPProof:
     """Check a proof for a request (`method`, one of `urls`); raise InvalidDPoPProof.
 
     Accepted when its iat lies in [now - lifetime - skew, now + skew]; with an `access_token`,
@@ -43,7 +45,7 @@ def check_proof(proof: str, *, method: str, urls: frozenset[str], now: float, li
         return InvalidDPoPProof("the DPoP proof is invalid", detail=reason, resource=resource)
 
     try:
-        header, claims, key = verify_embedded(proof)
+        header, claims, key = verify_embedded(proof, algorithms)
     except JwsError as err:
         raise bad(str(err)) from None
     if str(header.get("typ", "")).lower() != PROOF_TYPE:
@@ -58,7 +60,7 @@ def check_proof(proof: str, *, method: str, urls: frozenset[str], now: float, li
         raise bad("htu is not this endpoint's URL")
     if not isinstance(iat, int | float) or isinstance(iat, bool):
         raise bad("iat is required")
-    if not now - lifetime - skew <= iat <= now + skew:
+    if not now - lifetime - skew <= iat <= now + skew:  # NaN and infinities fail here too
         raise bad("iat is outside the accepted window")
     if access_token is not None and claims.get("ath") != access_token_hash(access_token):
         raise bad("ath does not match the access token")

@@ -7,12 +7,13 @@ with RS256, PS256 or ES256 by one of the client's keys; encrypted objects are no
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from typing import Final
 
 from identity.errors import InvalidRequestObject, JwsError
 from identity.tokens.client_keys import verify_with
-from identity.validation.jwk import ClientKey
+from identity.validation.jwk import CLIENT_ALGORITHMS, ClientKey
 
 CLOCK_SKEW: Final = 60
 # Claims about the object itself, not authorization request parameters.
@@ -20,7 +21,8 @@ _ENVELOPE: Final = frozenset({"iss", "aud", "exp", "nbf", "iat", "jti", "sub"})
 
 
 def request_object_params(token: str, client_id: str, keys: Iterable[ClientKey], issuer: str,
-                          now: float) -> dict[str, str]:
+                          now: float, algorithms: Iterable[str] = CLIENT_ALGORITHMS
+                          ) -> dict[str, str]:
     """Return the parameters of a request object the client signed, as authorize reads them."""
 
     def bad(reason: str) -> InvalidRequestObject:
@@ -29,7 +31,7 @@ def request_object_params(token: str, client_id: str, keys: Iterable[ClientKey],
     if token.count(".") == 4:
         raise bad("encrypted request objects are not supported")
     try:
-        _, claims, _ = verify_with(token, keys)
+        _, claims, _ = verify_with(token, keys, algorithms)
     except JwsError as err:
         raise bad(str(err)) from None
     if claims.get("iss") != client_id:
@@ -38,9 +40,10 @@ def request_object_params(token: str, client_id: str, keys: Iterable[ClientKey],
     if not (aud == issuer or (isinstance(aud, list) and issuer in aud)):
         raise bad("aud must be the issuer")
     exp, nbf = claims.get("exp"), claims.get("nbf")
-    if not isinstance(exp, int | float) or isinstance(exp, bool) or exp <= now:
+    expires, not_before = _number(exp), _number(nbf)
+    if expires is None or expires <= now:
         raise bad("exp is missing or past")
-    if nbf is not None and (not _number(nbf) or nbf > now + CLOCK_SKEW):
+    if nbf is not None and (not_before is None or not_before > now + CLOCK_SKEW):
         raise bad("nbf is in the future")
     if claims.get("client_id", client_id) != client_id:
         raise bad("client_id differs from the request's")
@@ -56,5 +59,12 @@ def request_object_params(token: str, client_id: str, keys: Iterable[ClientKey],
     return params
 
 
-def _number(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
+def _number(value: object) -> float | None:
+    # Python's JSON reads NaN and Infinity: neither is a time.
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:
+        return None
+    return number if math.isfinite(number) else None

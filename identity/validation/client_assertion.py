@@ -8,6 +8,7 @@ the caller, which has the shared store.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Collection, Mapping
 from typing import Any, Final
 
@@ -24,12 +25,17 @@ def failed(detail: str) -> InvalidClient:
 
 def check_assertion_claims(claims: Mapping[str, Any], client_id: str,
                            audiences: Collection[str], now: float,
-                           max_lifetime: int) -> tuple[str, float]:
-    """Check a verified assertion's claims; return its (jti, exp) for the replay check."""
+                           max_lifetime: int, *, string_audience: bool = False
+                           ) -> tuple[str, float]:
+    """Check a verified assertion's claims; return its (jti, exp) for the replay check.
+
+    With `string_audience`, aud must be a string (FAPI 2.0 §5.3.2.1), not an array.
+    """
     if claims.get("iss") != client_id or claims.get("sub") != client_id:
         raise failed("iss and sub must both be the client id")
     aud = claims.get("aud")
-    named = [aud] if isinstance(aud, str) else aud if isinstance(aud, list) else []
+    named = [aud] if isinstance(aud, str) else (
+        aud if isinstance(aud, list) and not string_audience else [])
     if not any(isinstance(a, str) and a in audiences for a in named):
         raise failed(f"aud must name the issuer or the endpoint, got {aud!r}")
     exp = _number(claims.get("exp"))
@@ -51,6 +57,11 @@ def check_assertion_claims(claims: Mapping[str, Any], client_id: str,
 
 
 def _number(value: Any) -> float | None:
+    # Python's JSON reads NaN and Infinity: neither is a time, and NaN compares false both ways.
     if isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value)
+        try:
+            number = float(value)
+        except OverflowError:
+            return None
+        return number if math.isfinite(number) else None
     return None

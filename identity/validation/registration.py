@@ -10,8 +10,12 @@ Choices the RFCs leave to the server:
 
 * a requested `scope` outside the policy is refused (`invalid_client_metadata`), never narrowed;
 * `software_statement` is refused with `unapproved_software_statement`: none is supported;
-* members whose feature does not exist yet (`jwks`, `jwks_uri`, `backchannel_logout_uri`, the
-  `private_key_jwt` family of auth methods) are refused, naming the member;
+* members whose feature does not exist yet (`backchannel_logout_uri`, the auth methods
+  `client_secret_jwt`, `tls_client_auth`, `self_signed_tls_client_auth`) are refused, naming the
+  member;
+* `private_key_jwt` needs `jwks` or `jwks_uri`, never both (§2); such a client gets no shared
+  secret: its keys are its secrets of type JWK (one per key), `jwks_uri` its Property JwksUri.
+  Keys registered with another method are kept too (they may sign request objects);
 * any other unknown member is ignored (§2); the response shows what was stored.
 
 Spec: RFC 7591 §2 (metadata and defaults), §2.1 (grant and response types), §3.1.1 and §3.2.2
@@ -22,6 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import math
 import re
 import secrets
@@ -32,7 +37,13 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Final
 
-from identity.constants import ClientAuthMethod, GrantType, StandardScope
+from identity.constants import (
+    JWKS_URI_PROPERTY,
+    ClientAuthMethod,
+    GrantType,
+    SecretType,
+    StandardScope,
+)
 from identity.domain.client import Client, Secret
 from identity.errors import (
     InvalidClientMetadata,
@@ -43,17 +54,21 @@ from identity.errors import (
 from identity.stores.interfaces import Registration
 from identity.validation.client_config import validate_client, web_uri_problems
 from identity.validation.client_support import ConfigProblem
+from identity.validation.jwk import parse_jwk
 
 RESPONSE_TYPE_CODE: Final = "code"
 AUTH_METHODS: Final = frozenset(m.value for m in ClientAuthMethod)
-NOT_YET_AUTH_METHODS: Final = frozenset({"private_key_jwt", "client_secret_jwt", "tls_client_auth",
+NOT_YET_AUTH_METHODS: Final = frozenset({"client_secret_jwt", "tls_client_auth",
                                          "self_signed_tls_client_auth"})
+# Methods whose client holds a shared secret (the server accepts both of any such client).
+SHARED_SECRET_METHODS: Final = frozenset({ClientAuthMethod.CLIENT_SECRET_BASIC.value,
+                                          ClientAuthMethod.CLIENT_SECRET_POST.value})
+_METHODS_HINT: Final = "use client_secret_basic, client_secret_post, private_key_jwt or none."
+MAX_KEYS: Final = 10  # keys of `jwks`
+MAX_JWK_TEXT: Final = 4000  # characters of one key as stored (the secret's column)
+KEY_DESCRIPTION: Final = "registered by dynamic registration"
 # Members naming a feature this server does not have: refused, so no client relies on them.
 REFUSED_MEMBERS: Final = {
-    "jwks": "is not supported yet: private_key_jwt and signed request objects are not "
-            "implemented, so these keys would never be used; remove it.",
-    "jwks_uri": "is not supported yet: private_key_jwt and signed request objects are not "
-                "implemented, so these keys would never be used; remove it.",
     "backchannel_logout_uri": "is not supported yet: back-channel logout is not implemented, so "
                               "this URI would never be called; remove it (frontchannel_logout_uri "
                               "is supported).",
@@ -86,6 +101,7 @@ class RegistrationPolicy:
     secret_lifetime: int = 0
     require_consent: bool = True
     client_id_prefix: str = ""
+    jwks_uri_require_https: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,11 +124,18 @@ class ClientMetadata:
     frontchannel_logout_session_required: bool = True
     software_id: str | None = None
     software_version: str | None = None
+    jwks: tuple[str, ...] = ()  # the public JWKs, each as the JSON text stored
+    jwks_uri: str | None = None
 
     @property
     def public(self) -> bool:
         """Tell whether the client has no secret (`token_endpoint_auth_method` none)."""
         return self.token_endpoint_auth_method == ClientAuthMethod.NONE
+
+    @property
+    def shared_secret(self) -> bool:
+        """Tell whether the client authenticates with a shared secret (basic or post)."""
+        return self.token_endpoint_auth_method in SHARED_SECRET_METHODS
 
     def extra(self) -> dict[str, Any]:
         """Return the metadata that has no client column, to store beside the client."""
@@ -185,6 +208,10 @@ def parse_metadata(document: Mapping[str, Any], policy: RegistrationPolicy, *,
             raise _refuse(member, message)
     grant_types, response_types = _grant_and_response_types(document, policy)
     method = _auth_method(document, grant_types)
+    jwks, jwks_uri = _keys(document, policy)
+    if method == ClientAuthMethod.PRIVATE_KEY_JWT and not jwks and not jwks_uri:
+        raise _refuse("token_endpoint_auth_method", "private_key_jwt needs the client's public "
+                                                    "keys; send jwks or jwks_uri.")
     scope = _scope(document, policy, grant_types, granted_scopes)
     policy_uri, tos_uri = _text(document, "policy_uri"), _text(document, "tos_uri")
     for member, uri in (("policy_uri", policy_uri), ("tos_uri", tos_uri)):
@@ -206,6 +233,7 @@ def parse_metadata(document: Mapping[str, Any], policy: RegistrationPolicy, *,
             document, "frontchannel_logout_session_required", True),
         software_id=_text(document, "software_id", MAX_TEXT),
         software_version=_text(document, "software_version", MAX_TEXT),
+        jwks=jwks, jwks_uri=jwks_uri,
     )
 
 
@@ -245,18 +273,74 @@ def _auth_method(document: Mapping[str, Any], grants: tuple[str, ...]) -> str:
     method = _text(document, "token_endpoint_auth_method", MAX_TEXT) or \
         ClientAuthMethod.CLIENT_SECRET_BASIC.value
     if method in NOT_YET_AUTH_METHODS:
-        raise _refuse("token_endpoint_auth_method", f"{method} is not supported yet; use "
-                                                    f"client_secret_basic, client_secret_post or "
-                                                    f"none.")
+        raise _refuse("token_endpoint_auth_method", f"{method} is not supported yet; "
+                                                    f"{_METHODS_HINT}")
     if method not in AUTH_METHODS:
-        raise _refuse("token_endpoint_auth_method", f"{method!r} is unknown; use "
-                                                    f"client_secret_basic, client_secret_post or "
-                                                    f"none.")
+        raise _refuse("token_endpoint_auth_method", f"{method!r} is unknown; {_METHODS_HINT}")
     if method == ClientAuthMethod.NONE and GrantType.CLIENT_CREDENTIALS in grants:
         raise _refuse("token_endpoint_auth_method", "none (a public client) cannot use "
-                                                    "client_credentials; use client_secret_basic "
-                                                    "or client_secret_post.")
+                                                    "client_credentials; use client_secret_basic, "
+                                                    "client_secret_post or private_key_jwt.")
     return method
+
+
+def _keys(document: Mapping[str, Any], policy: RegistrationPolicy
+          ) -> tuple[tuple[str, ...], str | None]:
+    """Read `jwks` (public signing keys, each as the JSON text to store) and `jwks_uri`."""
+    jwks, uri = document.get("jwks"), _text(document, "jwks_uri")
+    if jwks is not None and uri is not None:
+        raise _refuse("jwks_uri", "cannot be sent with jwks (RFC 7591 section 2); send one of "
+                                  "them.")
+    if uri is not None:
+        problems = jwks_uri_problems(uri, require_https=policy.jwks_uri_require_https)
+        if problems:
+            raise _refuse("jwks_uri", " ".join(problems))
+    if jwks is None:
+        return (), uri
+    entries = jwks.get("keys") if isinstance(jwks, dict) else None
+    if not isinstance(entries, list):
+        raise _refuse("jwks", 'must be a JWK Set: an object {"keys": [...]}.')
+    if not entries:
+        raise _refuse("jwks", "lists no key; add the client's public key, or remove jwks.")
+    if len(entries) > MAX_KEYS:
+        raise _refuse("jwks", f"has more than {MAX_KEYS} keys.")
+    texts: list[str] = []
+    kids: set[str] = set()
+    thumbprints: set[str] = set()
+    for number, entry in enumerate(entries, 1):
+        where = f"key {number}"
+        if not isinstance(entry, dict):
+            raise _refuse("jwks", f"{where} is not a JSON object.")
+        if entry.get("use", "sig") != "sig":
+            raise _refuse("jwks", f"{where}: use must be sig; this server reads signing keys "
+                                  f"only.")
+        try:
+            key = parse_jwk(entry)
+        except ValueError as err:
+            raise _refuse("jwks", f"{where}: {err}.") from None
+        if key.kid is not None and key.kid in kids:
+            raise _refuse("jwks", f"{where}: kid {key.kid[:100]!r} is used twice; give each "
+                                  f"key its own kid.")
+        if key.thumbprint in thumbprints:
+            raise _refuse("jwks", f"{where} is listed twice; keep one.")
+        text = json.dumps(entry, separators=(",", ":"))
+        if len(text) > MAX_JWK_TEXT:
+            raise _refuse("jwks", f"{where} is longer than {MAX_JWK_TEXT} characters.")
+        kids.update({key.kid} if key.kid is not None else set())
+        thumbprints.add(key.thumbprint)
+        texts.append(text)
+    return tuple(texts), None
+
+
+def jwks_uri_problems(uri: str, *, require_https: bool = True) -> list[str]:
+    """Check a jwks_uri: an absolute https URL without fragment or credentials (http too
+    when `require_https` is False, for development)."""
+    # The fetcher compares the scheme as written: lower case.
+    if not uri.startswith("https://") and (require_https or not uri.startswith("http://")):
+        return [f"{uri!r} must be an https URL." if require_https else
+                f"{uri!r} must be an https (or http) URL."]
+    checked = "https://" + uri.removeprefix("http://").removeprefix("https://")
+    return [p.replace(repr(checked), repr(uri)) for p in web_uri_problems(checked)]
 
 
 def _scope(document: Mapping[str, Any], policy: RegistrationPolicy, grants: tuple[str, ...],

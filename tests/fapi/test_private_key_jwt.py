@@ -13,6 +13,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding
 from django.core.management import CommandError, call_command
 
 from clients_app import models
@@ -24,6 +26,7 @@ from tests.fapi.jose import (
     ASSERTION_TYPE,
     ISSUER,
     TOKEN_URL,
+    _b64,
     assertion,
     assertion_form,
     ec_key,
@@ -402,3 +405,20 @@ def test_import_clients_refuses_a_private_jwk_and_writes_nothing(write_json) -> 
         call_command("import_clients", str(write_json(json.dumps(document))))
     assert f"client '{CLIENT}', ClientSecrets" in str(exc.value)
     assert not models.Client.objects.filter(client_id=CLIENT).exists()
+
+
+
+@pytest.mark.parametrize("exp", ["NaN", "Infinity", "1e400"])
+def test_non_finite_exp_is_refused_never_a_500(seeded, token_post, exp) -> None:
+    key = rsa_key("k")
+    seeded(make_client("nan", client_secrets=(jwk_secret(key),)))
+    # joserfc writes only finite numbers: these claims are written and signed by hand.
+    header = assertion("nan", key, "RS256").split(".")[0]
+    payload = f'{{"iss":"nan","sub":"nan","aud":"{ISSUER}","jti":"j1","exp":{exp}}}'
+    signing_input = f"{header}.{_b64(payload.encode())}"
+    signature = key.private_key.sign(signing_input.encode(), padding.PKCS1v15(),
+                                     hashes.SHA256())
+    forged = f"{signing_input}.{_b64(signature)}"
+    response = token_post({"grant_type": "client_credentials",
+                           "client_assertion_type": ASSERTION_TYPE, "client_assertion": forged})
+    assert response.status_code == 401 and response.json()["error"] == "invalid_client"
