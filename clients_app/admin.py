@@ -395,12 +395,14 @@ class ClientAdmin(VersionedAdmin, GeneratedSecretsMixin):
 
     def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
         kind = self._kind(request, obj)
-        shown = list(kind.open_fields) + (["kind"] if obj is not None else [])
-        fieldsets: list[Any] = [(None, {"fields": shown})]
-        fieldsets += [(title, {"classes": ["collapse"],
-                               "fields": [f for f in fields if f not in shown]})
-                      for title, fields in ADVANCED]
         problems = not_supported_yet(obj)
+        # A field with a problem is shown once, beside its message.
+        shown = [f for f in kind.open_fields if f not in problems] + (
+            ["kind"] if obj is not None else [])
+        fieldsets: list[Any] = [(None, {"fields": shown})]
+        fieldsets += [(title, {"classes": ["collapse"], "fields": [
+                          f for f in fields if f not in shown and f not in problems]})
+                      for title, fields in ADVANCED]
         if problems:
             fieldsets.append(("Not supported yet", {"fields": list(problems), "description":
                 format_html("<p>These stored settings need a feature this server does not have "

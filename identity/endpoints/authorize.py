@@ -27,6 +27,7 @@ from identity.errors import InvalidRequest, OAuthError
 from identity.grants.authorization_code import issue_code
 from identity.http import authorization_request
 from identity.http import session as sessions
+from identity.http.forms import read_form
 from identity.http.frame import Render, answer
 from identity.http.issuer import get_issuer
 from identity.http.rendering import authorize_response, error_page, error_redirect, redirect_to
@@ -50,7 +51,7 @@ from identity.validation.interaction import (
     request_digest,
     require_sign_in,
 )
-from identity.validation.params import parse_form, parse_query
+from identity.validation.params import parse_query
 
 logger = logging.getLogger(__name__)
 
@@ -60,9 +61,7 @@ def read_authorize_params(http: HttpRequest) -> Mapping[str, str]:
     lengths = identity_settings.INPUT_LENGTHS
     default = identity_settings.DEFAULT_INPUT_LENGTH
     if http.method == "POST":
-        return parse_form(http.body, http.content_type or "",
-                          max_body=identity_settings.MAX_REQUEST_BODY, max_lengths=lengths,
-                          default_max_length=default)
+        return read_form(http, keep_body=True)
     return parse_query(http.META.get("QUERY_STRING", ""),
                        max_query=identity_settings.MAX_REQUEST_BODY, max_lengths=lengths,
                        default_max_length=default)

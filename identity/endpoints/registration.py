@@ -31,6 +31,7 @@ from rest_framework.views import APIView
 
 from identity import clock
 from identity.conf import identity_settings
+from identity.constants import SecretType
 from identity.domain.client import Secret
 from identity.errors import (
     InvalidClientMetadata,
@@ -71,7 +72,8 @@ def policy() -> RegistrationPolicy:
         scopes=frozenset(settings.REGISTRATION_SCOPES),
         secret_lifetime=int(settings.REGISTRATION_SECRET_LIFETIME),
         require_consent=bool(settings.REGISTRATION_REQUIRE_CONSENT),
-        client_id_prefix=str(settings.REGISTRATION_CLIENT_ID_PREFIX or ""))
+        client_id_prefix=str(settings.REGISTRATION_CLIENT_ID_PREFIX or ""),
+        jwks_uri_require_https=bool(settings.JWKS_URI_REQUIRE_HTTPS))
 
 
 class MetadataParser(BaseParser):
@@ -192,7 +194,8 @@ def _register(request: Request) -> HttpResponse:
     rules = policy()
     metadata = parse_metadata(_document(request), rules)
     client_id = new_client_id(rules.client_id_prefix)
-    plaintext, stored = (None, None) if metadata.public else _new_secret(rules.secret_lifetime)
+    plaintext, stored = _new_secret(rules.secret_lifetime) if metadata.shared_secret else \
+        (None, None)
     client = build_client(metadata, client_id=client_id,
                           client_secrets=(stored,) if stored else (), policy=rules)
     check_client(client, _known_scopes())
@@ -220,7 +223,8 @@ def _authorized(http: HttpRequest, client_id: str) -> tuple[Registration, str]:
 
 def _update(request: Request, current: Registration, token: str) -> HttpResponse:
     """RFC 7592 §2.2: replace the metadata; the secret and the token stay unless the client
-    becomes confidential (then a new secret is issued and returned once)."""
+    comes to need a shared secret (from none or private_key_jwt: a new secret is issued and
+    returned once). The keys are those of the request."""
     http = request._request
     document = _document(request)
     client_id = current.client.client_id
@@ -233,9 +237,9 @@ def _update(request: Request, current: Registration, token: str) -> HttpResponse
         raise InvalidClientMetadata("client_secret: does not match the client's secret.")
     rules = policy()
     metadata = parse_metadata(document, rules, granted_scopes=current.client.allowed_scopes)
-    secrets = current.client.client_secrets
+    secrets = tuple(s for s in current.client.client_secrets if s.type != SecretType.JWK)
     plaintext = None
-    if not metadata.public and not secrets:
+    if metadata.shared_secret and not secrets:
         plaintext, stored = _new_secret(rules.secret_lifetime)
         secrets = (stored,)
     client = build_client(metadata, client_id=client_id, client_secrets=secrets, policy=rules,

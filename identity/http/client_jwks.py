@@ -14,6 +14,7 @@ import functools
 import hashlib
 import json
 import logging
+import time
 import urllib.error
 import urllib.request
 from datetime import datetime
@@ -73,6 +74,12 @@ def _remote_keys(uri: str, *, refresh: bool) -> list[ClientKey]:
             text = _fetch(uri)
             if text is not None:
                 cache.set(key, text, identity_settings.JWKS_URI_CACHE_TIMEOUT)
+            elif refresh:
+                text = cache.get(key)  # a failed refetch keeps the set we had
+            else:
+                # Remembered as empty, so that a dead or slow host is not called at every
+                # request (each one made by anyone who knows the client id).
+                cache.set(key, "", identity_settings.JWKS_URI_REFETCH_INTERVAL)
     return _parsed_set(text) if text else []
 
 
@@ -83,9 +90,10 @@ def _fetch(uri: str) -> str | None:
         logger.warning("jwks_uri %s is not https; not fetched", uri)
         return None
     request = urllib.request.Request(uri, headers={"Accept": "application/json"})
+    deadline = time.monotonic() + FETCH_TIMEOUT
     try:
         with _OPENER.open(request, timeout=FETCH_TIMEOUT) as response:
-            body: bytes = response.read(MAX_JWKS_BYTES + 1)
+            body = _read_before(response, deadline)
     except (urllib.error.URLError, OSError, ValueError) as err:
         logger.warning("jwks_uri %s could not be fetched: %s", uri, err)
         return None
@@ -93,6 +101,22 @@ def _fetch(uri: str) -> str | None:
         logger.warning("jwks_uri %s answered more than %d bytes; ignored", uri, MAX_JWKS_BYTES)
         return None
     return body.decode("utf-8", "replace")
+
+
+def _read_before(response: Any, deadline: float) -> bytes:
+    """Read at most MAX_JWKS_BYTES + 1 bytes, giving up at `deadline`: the socket timeout
+    bounds each read only, and a body sent a few bytes at a time would outlast it."""
+    chunks: list[bytes] = []
+    size = 0
+    while size <= MAX_JWKS_BYTES:
+        if time.monotonic() > deadline:
+            raise TimeoutError("the key set was not received within the timeout")
+        chunk = response.read1(MAX_JWKS_BYTES + 1 - size)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)
 
 
 class _NoRedirects(urllib.request.HTTPRedirectHandler):

@@ -36,12 +36,16 @@ class ClientCredentials:
     assertion: str | None = None
 
 
+def _scheme(authorization: str | None) -> str:
+    return (authorization or "").strip().partition(" ")[0].lower()
+
+
 def _basic(params: Mapping[str, str], authorization: str | None) -> ClientCredentials | None:
     if not authorization:
         return None
-    scheme, _, value = authorization.strip().partition(" ")
-    if scheme.lower() != "basic":
+    if _scheme(authorization) != "basic":
         return None
+    value = authorization.strip().partition(" ")[2]
     try:
         decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
     except (binascii.Error, ValueError):
@@ -61,7 +65,7 @@ def _post(params: Mapping[str, str], authorization: str | None) -> ClientCredent
         return None
     if CLIENT_ID not in params:
         # RFC 6749 §5.2: a client that also tried Basic is answered with its challenge.
-        basic_used = (authorization or "").strip().partition(" ")[0].lower() == "basic"
+        basic_used = _scheme(authorization) == "basic"
         raise InvalidClient("client_secret was sent without client_id",
                             www_authenticate=BASIC_CHALLENGE if basic_used else None)
     return ClientCredentials(params[CLIENT_ID], params[CLIENT_SECRET],
@@ -107,6 +111,10 @@ CLIENT_AUTH_METHODS: Final[dict[ClientAuthMethod, Callable[
 
 def extract_credentials(params: Mapping[str, str], authorization: str | None) -> ClientCredentials:
     """Find the client's credentials; exactly one method may be used (RFC 6749 §2.3)."""
+    # Counted before extraction: a malformed assertion must not hide that two were sent.
+    if ("client_assertion" in params or "client_assertion_type" in params) and (
+            CLIENT_SECRET in params or _scheme(authorization) == "basic"):
+        raise InvalidRequest("use exactly one client authentication method")
     found = [c for c in (m(params, authorization) for m in CLIENT_AUTH_METHODS.values()) if c]
     if len(found) > 1:
         raise InvalidRequest("use exactly one client authentication method")

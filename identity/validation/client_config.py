@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 from identity.constants import (
     FORBIDDEN_GRANT_COMBINATIONS,
     GRANTS_REQUIRING_REDIRECT,
+    JWKS_URI_PROPERTY,
     GrantType,
     TokenExpiration,
 )
@@ -157,7 +158,9 @@ def _secret_problems(client: Client) -> list[ConfigProblem]:
             "client_credentials needs a confidential client; set RequireClientSecret to true "
             "and add a secret."))
     needing = sorted(grants - {GrantType.IMPLICIT})
-    if client.require_client_secret and needing and not client.client_secrets:
+    # Keys published at a JwksUri property authenticate the client as a JWK secret would.
+    has_keys = bool(client.client_secrets) or JWKS_URI_PROPERTY in dict(client.properties)
+    if client.require_client_secret and needing and not has_keys:
         problems.append(ConfigProblem(
             "client_secrets",
             f"a secret is required for {needing[0]}, but none is configured; add one or set "

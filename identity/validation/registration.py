@@ -295,8 +295,12 @@ def _keys(document: Mapping[str, Any], policy: RegistrationPolicy
         problems = jwks_uri_problems(uri, require_https=policy.jwks_uri_require_https)
         if problems:
             raise _refuse("jwks_uri", " ".join(problems))
-    if jwks is None:
-        return (), uri
+    return (_jwk_texts(jwks) if jwks is not None else ()), uri
+
+
+def _jwk_texts(jwks: Any) -> tuple[str, ...]:
+    """Check a registered JWK Set: 1 to MAX_KEYS distinct public signing keys (RSA of 2048
+    bits or more, P-256); return each as the JSON text of its JWK secret."""
     entries = jwks.get("keys") if isinstance(jwks, dict) else None
     if not isinstance(entries, list):
         raise _refuse("jwks", 'must be a JWK Set: an object {"keys": [...]}.')
@@ -329,7 +333,7 @@ def _keys(document: Mapping[str, Any], policy: RegistrationPolicy
         kids.update({key.kid} if key.kid is not None else set())
         thumbprints.add(key.thumbprint)
         texts.append(text)
-    return tuple(texts), None
+    return tuple(texts)
 
 
 def jwks_uri_problems(uri: str, *, require_https: bool = True) -> list[str]:
@@ -339,7 +343,7 @@ def jwks_uri_problems(uri: str, *, require_https: bool = True) -> list[str]:
     if not uri.startswith("https://") and (require_https or not uri.startswith("http://")):
         return [f"{uri!r} must be an https URL." if require_https else
                 f"{uri!r} must be an https (or http) URL."]
-    checked = "https://" + uri.removeprefix("http://").removeprefix("https://")
+    checked = "https://" + uri.split("://", 1)[1]
     return [p.replace(repr(checked), repr(uri)) for p in web_uri_problems(checked)]
 
 
@@ -395,14 +399,26 @@ def registration_token_matches(presented: str, stored_hash: str | None) -> bool:
 def build_client(metadata: ClientMetadata, *, client_id: str, client_secrets: tuple[Secret, ...],
                  policy: RegistrationPolicy, base: Client | None = None) -> Client:
     """Map the metadata onto a client: a new one, or `base` (an update keeps what registration
-    does not cover: lifetimes, claims, CORS origins, consent settings an administrator set)."""
+    does not cover: lifetimes, claims, CORS origins, consent settings an administrator set).
+
+    `client_secrets` are the shared secrets, kept when the method uses one; the keys of `jwks`
+    replace every JWK secret, `jwks_uri` the JwksUri Property.
+    """
     grants = metadata.grant_types
+    shared = tuple(s for s in client_secrets if s.type != SecretType.JWK) \
+        if metadata.shared_secret else ()
+    keys = tuple(Secret(value=text, type=SecretType.JWK, description=KEY_DESCRIPTION)
+                 for text in metadata.jwks)
+    properties = tuple(p for p in (base.properties if base else ()) if p[0] != JWKS_URI_PROPERTY)
+    if metadata.jwks_uri:
+        properties = tuple(sorted(properties + ((JWKS_URI_PROPERTY, metadata.jwks_uri),)))
     values: dict[str, Any] = {
         "client_name": metadata.client_name,
         "client_uri": metadata.client_uri,
         "logo_uri": metadata.logo_uri,
         "require_client_secret": not metadata.public,
-        "client_secrets": () if metadata.public else client_secrets,
+        "client_secrets": shared + keys,
+        "properties": properties,
         "allowed_grant_types": tuple(g for g in grants if g != GrantType.REFRESH_TOKEN),
         "allow_offline_access": GrantType.REFRESH_TOKEN in grants,
         "redirect_uris": metadata.redirect_uris,
@@ -440,9 +456,9 @@ def check_client(client: Client, known_scopes: Collection[str]) -> None:
 # ---- the client as metadata -------------------------------------------------------------------
 
 def secret_expires_at(client: Client) -> int:
-    """Return `client_secret_expires_at`: 0 when some secret never expires (or none exists),
-    else the latest expiration, in seconds since the epoch."""
-    expirations = [s.expiration for s in client.client_secrets]
+    """Return `client_secret_expires_at`: 0 when some shared secret never expires (or none
+    exists), else the latest expiration, in seconds since the epoch. Keys do not count."""
+    expirations = [s.expiration for s in client.client_secrets if s.type != SecretType.JWK]
     if not expirations or any(e is None for e in expirations):
         return 0
     return int(max(e for e in expirations if e is not None).timestamp())
@@ -457,10 +473,14 @@ def metadata_document(registration: Registration) -> dict[str, Any]:
         [GrantType.REFRESH_TOKEN.value] if client.allow_offline_access else [])
     scopes = list(client.allowed_scopes) + (
         [StandardScope.OFFLINE_ACCESS.value] if client.allow_offline_access else [])
+    keys = _registered_keys(client)
+    jwks_uri = dict(client.properties).get(JWKS_URI_PROPERTY)
     method = extra.get("token_endpoint_auth_method")
     if not client.require_client_secret:
         method = ClientAuthMethod.NONE.value
-    elif method not in (ClientAuthMethod.CLIENT_SECRET_BASIC, ClientAuthMethod.CLIENT_SECRET_POST):
+    elif method == ClientAuthMethod.PRIVATE_KEY_JWT and (keys or jwks_uri):
+        method = ClientAuthMethod.PRIVATE_KEY_JWT.value
+    elif method not in SHARED_SECRET_METHODS:
         method = ClientAuthMethod.CLIENT_SECRET_BASIC.value
     doc: dict[str, Any] = {
         "client_id": client.client_id,
@@ -481,10 +501,26 @@ def metadata_document(registration: Registration) -> dict[str, Any]:
         "frontchannel_logout_session_required": client.front_channel_logout_session_required,
         "software_id": extra.get("software_id"),
         "software_version": extra.get("software_version"),
+        "jwks": {"keys": keys} if keys else None,
+        "jwks_uri": jwks_uri,
     }
-    if client.require_client_secret:
+    if method in SHARED_SECRET_METHODS:
         doc["client_secret_expires_at"] = secret_expires_at(client)
     return {k: v for k, v in doc.items() if v is not None}
+
+
+def _registered_keys(client: Client) -> list[dict[str, Any]]:
+    """Return the client's JWK secrets as JWKs (a key that cannot be read is left out)."""
+    keys = []
+    for secret in client.client_secrets:
+        if secret.type == SecretType.JWK:
+            try:
+                key = json.loads(secret.value)
+            except (ValueError, RecursionError):
+                continue
+            if isinstance(key, dict):
+                keys.append(key)
+    return keys
 
 
 def audit_changes(before: Mapping[str, Any] | None, after: Mapping[str, Any] | None

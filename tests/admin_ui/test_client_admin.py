@@ -173,9 +173,15 @@ def test_kind_form_folds_what_does_not_matter(admin_client: HttpClient) -> None:
     assert re.search(r'<details><summary>\s*<h2[^>]*>Advanced: tokens', page)
     assert re.search(r'<details><summary>\s*<h2 id="allowed_cors_origins-heading"', page)
     assert not re.search(r'<details><summary>\s*<h2 id="allowed_scopes-heading"', page)
-    # Settings of features that do not exist are not offered at all.
+    # FAPI 2.0 settings are folded under their own heading, still in the form.
+    assert re.search(r'<details><summary>\s*<h2[^>]*>Advanced: high security \(FAPI 2\.0\)',
+                     page)
     for name in ("require_dpop", "require_request_object", "require_pushed_authorization",
-                 "back_channel_logout_uri", "device_code_lifetime", "ciba_lifetime"):
+                 "dpop_validation_mode", "dpop_clock_skew", "pushed_authorization_lifetime"):
+        assert f'name="{name}"' in page
+    # Settings of features that do not exist are not offered at all.
+    for name in ("back_channel_logout_uri", "coordinate_lifetime_with_user_session",
+                 "device_code_lifetime", "ciba_lifetime"):
         assert f'name="{name}"' not in page
 
 
@@ -218,18 +224,32 @@ def test_stored_values_outside_the_lists_stay_shown(admin_client: HttpClient) ->
 
 def test_unsupported_setting_with_a_stored_value_is_shown_with_the_message(
         admin_client: HttpClient) -> None:
-    row = save_client(make_client("svc.dpop"))
+    row = save_client(make_client("svc.backchannel"))
     plain = admin_client.get(f"{CLIENTS}{row.pk}/change/").content.decode()
-    assert 'name="require_dpop"' not in plain
-    models.Client.objects.filter(pk=row.pk).update(require_dpop=True, ciba_lifetime=60)
+    assert 'name="back_channel_logout_uri"' not in plain
+    assert "Not supported yet" not in plain
+    models.Client.objects.filter(pk=row.pk).update(
+        back_channel_logout_uri="https://app.example.com/bcl", ciba_lifetime=60)
 
     page = text_of(admin_client.get(f"{CLIENTS}{row.pk}/change/"))
 
     assert "Not supported yet" in page
-    assert 'name="require_dpop"' in page  # there to be fixed
-    assert "this server has no DPoP (RFC 9449)" in page
+    assert 'name="back_channel_logout_uri"' in page  # there to be fixed
+    assert "back-channel logout is not implemented" in page
     assert 'name="ciba_lifetime"' in page
     assert "has no effect yet" in page
+
+
+def test_a_stored_custom_dpop_validation_mode_is_shown_once_with_the_message(
+        admin_client: HttpClient) -> None:
+    row = save_client(make_client("svc.dpop"))
+    models.Client.objects.filter(pk=row.pk).update(dpop_validation_mode=0)
+
+    page = text_of(admin_client.get(f"{CLIENTS}{row.pk}/change/"))
+
+    assert "Not supported yet" in page
+    assert "Custom is not supported" in page
+    assert page.count('name="dpop_validation_mode"') == 1
 
 
 # ---- the one-time secret page ------------------------------------------------------------------

@@ -421,8 +421,6 @@ def test_ipv6_loopback_redirect_uri_may_differ_only_in_port(signed_in, redirect_
     ({"scope": "openid api3"}, "invalid_scope"),  # an unknown scope
     ({"scope": "profile email"}, "invalid_scope"),  # identity scopes without openid
     ({"scope": "api1 profile"}, "invalid_scope"),
-    ({"request": "eyJhbGciOiJub25lIn0.e30."}, "request_not_supported"),
-    ({"request_uri": "urn:ietf:params:oauth:request_uri:abc"}, "request_uri_not_supported"),
     ({"prompt": "bogus"}, "invalid_request"),
     ({"prompt": "login bogus"}, "invalid_request"),
     ({"prompt": "none login"}, "invalid_request"),
@@ -438,6 +436,21 @@ def test_bad_request_from_trusted_client_redirects_error_with_state_and_iss(
         signed_in, overrides, error, method) -> None:
     response = send(signed_in, method, **authorize_params(Pkce.new(), **overrides))
     assert_error_redirect(response, error)
+
+
+@pytest.mark.parametrize(("overrides", "error"), [
+    ({"request": "eyJhbGciOiJub25lIn0.e30."}, "invalid_request_object"),  # unsigned (alg none)
+    ({"request": "not-a-jwt"}, "invalid_request_object"),
+    ({"request_uri": "urn:ietf:params:oauth:request_uri:abc"}, "invalid_request_uri"),  # unknown
+    ({"request_uri": "https://app.example.com/request.jwt"}, "request_uri_not_supported"),
+])
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_bad_request_object_or_request_uri_shows_error_page_and_never_redirects(
+        signed_in, overrides, error, method) -> None:
+    # The parameters come from these, so they are checked before the client is trusted
+    # (RFC 9101 §6.2, RFC 9126 §4): nothing is sent to the redirect URI.
+    response = send(signed_in, method, **authorize_params(Pkce.new(), **overrides))
+    assert_error_page(response, error)
 
 
 @pytest.mark.parametrize("max_age", ["²", "١٢", "１２"])
@@ -491,6 +504,16 @@ def test_post_that_is_not_a_form_shows_error_page(signed_in) -> None:
     response = signed_in.post("/connect/authorize", authorize_params(Pkce.new()),
                               content_type="application/json")
     assert_error_page(response, "invalid_request")
+
+
+@pytest.mark.parametrize("path", ["/connect/authorize", "/connect/endsession"])
+def test_a_post_larger_than_django_reads_into_memory_is_an_error_page(signed_in, path) -> None:
+    # Beyond DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MB) request.body raises; the endpoint reads its
+    # own bounded body instead.
+    body = urlencode(authorize_params(Pkce.new())) + "&padding=" + "x" * 3_000_000
+    response = signed_in.post(path, body, content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 400
+    assert b"too large" in response.content
 
 
 @pytest.mark.parametrize("method", ["put", "delete", "patch"])

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 
 import pytest
 
 from identity.constants import (
+    JWKS_URI_PROPERTY,
     REVOCABLE_JWT_PROPERTY,
     DPoPTokenExpirationValidationMode,
     GrantType,
     TokenExpiration,
 )
-from identity.domain.client import ClientClaim
+from identity.domain.client import ClientClaim, Secret
 from identity.validation.client_config import (
     LIFETIME_BOUNDS,
     cors_origin_problems,
@@ -25,6 +27,7 @@ from identity.validation.client_support import (
     unsupported_problems,
 )
 from tests.factories import make_client, make_interactive_client, make_secret
+from tests.fapi.jose import ec_key, jwk_secret, rsa_key
 
 
 def _fields(client, known=None) -> dict[str, list[str]]:
@@ -138,9 +141,6 @@ def test_message_names_client_and_field() -> None:
 # ---- properties whose feature does not exist yet -----------------------------------------------
 
 @pytest.mark.parametrize(("overrides", "field"), [
-    ({"require_dpop": True}, "RequireDPoP"),
-    ({"require_pushed_authorization": True}, "RequirePushedAuthorization"),
-    ({"require_request_object": True}, "RequireRequestObject"),
     ({"back_channel_logout_uri": "https://app.example.com/bc"}, "BackChannelLogoutUri"),
     ({"coordinate_lifetime_with_user_session": True}, "CoordinateLifetimeWithUserSession"),
     ({"enable_local_login": False}, "EnableLocalLogin"),
@@ -148,7 +148,9 @@ def test_message_names_client_and_field() -> None:
      "AllowedIdentityTokenSigningAlgorithms"),
     ({"protocol_type": "wsfed"}, "ProtocolType"),
     ({"protocol_type": "saml2p"}, "ProtocolType"),
-    ({"client_secrets": (make_secret(type="JWK"),)}, "ClientSecrets"),
+    ({"client_secrets": (make_secret(type="X509Thumbprint"),)}, "ClientSecrets"),
+    ({"client_secrets": (make_secret(type="X509Name"),)}, "ClientSecrets"),
+    ({"client_secrets": (make_secret(type="X509CertificateBase64"),)}, "ClientSecrets"),
     ({"claims": (ClientClaim("age", "42", "int"),)}, "Claims"),
 ])
 def test_unsupported_property_is_refused_naming_client_and_property(overrides, field) -> None:
@@ -160,11 +162,44 @@ def test_unsupported_property_is_refused_naming_client_and_property(overrides, f
     assert unsupported_problems(client) == validate_client(client)
 
 
-def test_require_dpop_message_says_what_to_fix() -> None:
-    problem = validate_client(make_client(require_dpop=True))[0]
-    assert problem.describe("service.client") == (
-        "client 'service.client', RequireDPoP: true is not supported yet: this server has no "
-        "DPoP (RFC 9449) and would issue plain Bearer tokens; set it to false.")
+def test_custom_dpop_validation_mode_message_says_what_to_fix() -> None:
+    problems = validate_client(make_client(
+        dpop_validation_mode=DPoPTokenExpirationValidationMode.Custom))
+    assert [p.describe("service.client") for p in problems] == [
+        "client 'service.client', DPoPValidationMode: Custom is not supported: it needs "
+        "validation code of your own, which this server has no place for; use Iat (1), Nonce "
+        "(2) or IatAndNonce (3)."]
+
+
+@pytest.mark.parametrize("overrides", [
+    {"require_dpop": True}, {"require_pushed_authorization": True},
+    {"require_request_object": True}, {"pushed_authorization_lifetime": 30},
+    {"dpop_clock_skew": 10},
+    {"dpop_validation_mode": DPoPTokenExpirationValidationMode.Nonce},
+    {"dpop_validation_mode": DPoPTokenExpirationValidationMode.IatAndNonce},
+])
+def test_fapi_properties_are_honoured_not_refused(overrides) -> None:
+    assert validate_client(make_interactive_client(**overrides)) == []
+
+
+def test_a_public_jwk_secret_is_accepted() -> None:
+    client = make_interactive_client(client_secrets=(
+        make_secret(), jwk_secret(rsa_key("r1")), jwk_secret(ec_key("e1"))))
+    assert validate_client(client) == []
+
+
+@pytest.mark.parametrize(("value", "words"), [
+    (lambda: "not json", "the JWK is not JSON"),
+    (lambda: json.dumps({"kty": "oct", "k": "c2VjcmV0"}), "private or symmetric"),
+    (lambda: json.dumps(rsa_key().as_dict(private=True)), "private or symmetric"),
+], ids=["not-json", "symmetric", "private-rsa"])
+def test_a_jwk_secret_that_is_not_a_public_key_is_refused(value, words) -> None:
+    client = make_interactive_client(client_secrets=(make_secret(), Secret(value(), type="JWK")))
+    messages = [p.describe("interactive") for p in validate_client(client)]
+    assert len(messages) == 1, messages
+    assert messages[0].startswith("client 'interactive', ClientSecrets: a JWK secret must hold "
+                                  "the client's public key")
+    assert words in messages[0]
 
 
 def test_unknown_protocol_type_is_named() -> None:
@@ -211,7 +246,7 @@ def test_supported_grant_types_are_those_the_token_endpoint_dispatches() -> None
 
 
 def test_known_properties_are_the_ones_the_server_reads() -> None:
-    assert set(KNOWN_PROPERTIES) == {REVOCABLE_JWT_PROPERTY}
+    assert set(KNOWN_PROPERTIES) == {REVOCABLE_JWT_PROPERTY, JWKS_URI_PROPERTY}
 
 
 @pytest.mark.parametrize(("pair", "expected"), [
@@ -223,6 +258,19 @@ def test_known_properties_are_the_ones_the_server_reads() -> None:
 ])
 def test_misspelt_known_property_is_refused(pair, expected) -> None:
     assert _fields(make_client(properties=(pair,)))["properties"] == [expected]
+
+
+@pytest.mark.parametrize("url", ["ftp://app.example.com/jwks", "jwks.json",
+                                 "https://app.example.com/jwks#keys", "https:///jwks"])
+def test_jwks_uri_property_must_be_an_http_url(url) -> None:
+    problems = _fields(make_client(properties=((JWKS_URI_PROPERTY, url),)))["properties"]
+    assert problems == [f"{JWKS_URI_PROPERTY} is {url!r}; write the https URL of the client's "
+                        f"JWK Set."]
+
+
+def test_jwks_uri_property_with_an_https_url_is_accepted() -> None:
+    client = make_client(properties=((JWKS_URI_PROPERTY, "https://app.example.com/jwks"),))
+    assert validate_client(client) == []
 
 
 # ---- lifetime bounds ---------------------------------------------------------------------------

@@ -94,7 +94,10 @@ def test_the_api_project_accepts_the_servers_jwt_and_reference_tokens(live_serve
     assert "not active" in reference_other_api["body"]["detail"]
     assert reference["status"] == reference_again["status"] == 200, reference
     assert reference["body"]["client_id"] == "ref.caller"
-    assert dpop_scheme["status"] == 401 and dpop_scheme["challenge"] == 'Bearer realm="api"'
+    # RFC 9449 §7.1: the DPoP scheme is checked, and a request without a proof is refused.
+    assert dpop_scheme["status"] == 401, dpop_scheme
+    assert dpop_scheme["challenge"].startswith('DPoP error="invalid_dpop_proof"'), dpop_scheme
+    assert 'realm="api"' in dpop_scheme["challenge"]
     assert report["key_fetches"] == 1
     # ref_api1 once (the second time from the cache), ref_api2 and the unknown token once each
     assert report["introspections"] == 3

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 from django.test import RequestFactory
+from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
@@ -118,7 +119,7 @@ def _token(issuer: str, **claims: Any) -> str:
 
 def test_without_a_bearer_header_authenticate_returns_none(resource_server) -> None:
     authentication = IdentityTokenAuthentication()
-    for header in (None, "Basic YTpi", "DPoP eyJ.eyJ.sig", "Bearer"):
+    for header in (None, "Basic YTpi", "Digest x", "Bearer"):
         meta = {"HTTP_AUTHORIZATION": header} if header else {}
         request = Request(factory.get("/", **meta))
         if header == "Bearer":  # the scheme without a token is a malformed bearer request
@@ -126,6 +127,13 @@ def test_without_a_bearer_header_authenticate_returns_none(resource_server) -> N
                 authentication.authenticate(request)
         else:
             assert authentication.authenticate(request) is None
+
+
+def test_the_dpop_scheme_without_a_proof_is_refused_not_ignored(resource_server) -> None:
+    # RFC 9449 §7.1: DPoP is a scheme this class handles, so no other class gets a say.
+    request = Request(factory.get("/", HTTP_AUTHORIZATION="DPoP eyJ.eyJ.sig"))
+    with pytest.raises(AuthenticationFailed, match="no DPoP proof"):
+        IdentityTokenAuthentication().authenticate(request)
 
 
 def test_no_token_is_a_401_with_a_bearer_challenge(resource_server) -> None:

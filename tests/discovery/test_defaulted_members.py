@@ -14,21 +14,22 @@ import pytest
 pytestmark = pytest.mark.django_db
 DOCS = ["/.well-known/openid-configuration", "/.well-known/oauth-authorization-server"]
 BASIC, POST, NONE = "client_secret_basic", "client_secret_post", "none"
+JWT = "private_key_jwt"
 
 # member: (what its absence means, what this server does)
 DEFAULTED = {
-    "request_parameter_supported": (False, False),          # authorize: request_not_supported
-    "request_uri_parameter_supported": (True, False),       # authorize: request_uri_not_supported
+    "request_parameter_supported": (False, True),           # signed request objects (RFC 9101)
+    "request_uri_parameter_supported": (True, False),       # only PAR's: request_uri_not_supported
     "require_request_uri_registration": (False, False),
     "claims_parameter_supported": (False, False),            # `claims` is ignored
     "claim_types_supported": (["normal"], ["normal"]),
     "response_modes_supported": (["query", "fragment"], ["query", "fragment", "form_post"]),
     "grant_types_supported": (["authorization_code", "implicit"],
                               ["authorization_code", "client_credentials", "refresh_token"]),
-    "token_endpoint_auth_methods_supported": ([BASIC], [BASIC, POST, NONE]),
-    "revocation_endpoint_auth_methods_supported": ([BASIC], [BASIC, POST, NONE]),
+    "token_endpoint_auth_methods_supported": ([BASIC], [BASIC, POST, JWT, NONE]),
+    "revocation_endpoint_auth_methods_supported": ([BASIC], [BASIC, POST, JWT, NONE]),
     # RFC 8414 gives no default ("determined by other means"): say it.
-    "introspection_endpoint_auth_methods_supported": (None, [BASIC, POST]),
+    "introspection_endpoint_auth_methods_supported": (None, [BASIC, POST, JWT]),
     # Absent: no PKCE at all (RFC 8414 §2).
     "code_challenge_methods_supported": (None, ["S256"]),
     "authorization_response_iss_parameter_supported": (False, True),
@@ -66,7 +67,7 @@ def test_request_members_are_explicit(client, seeded) -> None:
     seeded()
     for path in DOCS:
         doc = client.get(path).json()
-        assert doc["request_parameter_supported"] is False
+        assert doc["request_parameter_supported"] is True
         assert doc["request_uri_parameter_supported"] is False
 
 
@@ -77,16 +78,20 @@ def test_grant_types_are_exactly_the_token_endpoint_registry(client, seeded) -> 
     assert client.get(DOCS[0]).json()["grant_types_supported"] == sorted(TOKEN_GRANTS)
 
 
-def test_advertised_request_uri_refusal_matches_authorize(client, seeded, alice) -> None:
-    """What discovery says false, the authorize endpoint refuses with the matching code."""
+def test_advertised_request_members_match_authorize(client, seeded, alice) -> None:
+    """request_uri_parameter_supported false: a request_uri not from PAR is refused with the
+    matching code; request_parameter_supported true: a `request` is read, and an unsigned one
+    is an invalid request object. Both on the error page, never redirected."""
     seeded()
     client.force_login(alice)
     base = {"client_id": "interactive", "redirect_uri": "http://localhost:21402/signin-oidc",
             "response_type": "code", "scope": "openid"}
-    for name, error in (("request_uri", "request_uri_not_supported"),
-                        ("request", "request_not_supported")):
-        response = client.get("/connect/authorize", {**base, name: "x"})
-        assert response.status_code == 302 and f"error={error}" in response["Location"]
+    for name, value, error in (
+            ("request_uri", "https://app.example.com/request.jwt", "request_uri_not_supported"),
+            ("request", "eyJhbGciOiJub25lIn0.e30.", "invalid_request_object")):
+        response = client.get("/connect/authorize", {**base, name: value})
+        assert response.status_code == 400 and not response.has_header("Location"), name
+        assert error in response.content.decode(), name
 
 
 # ---- plain PKCE: listed only while some enabled client may use it ----------------------------

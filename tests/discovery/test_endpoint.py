@@ -21,8 +21,8 @@ def test_document_lists_what_exists(client, seeded, identity_config, path) -> No
     assert doc["authorization_endpoint"] == "https://id.example.com/connect/authorize"
     assert doc["grant_types_supported"] == ["authorization_code", "client_credentials",
                                             "refresh_token"]
-    assert doc["token_endpoint_auth_methods_supported"] == ["client_secret_basic",
-                                                            "client_secret_post", "none"]
+    assert doc["token_endpoint_auth_methods_supported"] == [
+        "client_secret_basic", "client_secret_post", "private_key_jwt", "none"]
     assert doc["response_types_supported"] == ["code"]
     assert doc["response_modes_supported"] == ["query", "fragment", "form_post"]
     assert doc["code_challenge_methods_supported"] == ["S256"]
@@ -33,8 +33,9 @@ def test_document_lists_what_exists(client, seeded, identity_config, path) -> No
     assert doc["introspection_endpoint"] == "https://id.example.com/connect/introspect"
     assert doc["revocation_endpoint"] == "https://id.example.com/connect/revocation"
     assert doc["registration_endpoint"] == "https://id.example.com/connect/dcr"
-    for absent in ("device_authorization_endpoint",
-                   "check_session_iframe", "pushed_authorization_request_endpoint"):
+    assert doc["pushed_authorization_request_endpoint"] == "https://id.example.com/connect/par"
+    for absent in ("device_authorization_endpoint", "check_session_iframe",
+                   "backchannel_authentication_endpoint", "mtls_endpoint_aliases"):
         assert absent not in doc
 
 

@@ -286,6 +286,19 @@ def test_assertion_and_basic_at_once_is_invalid_request(seeded, token_post) -> N
     assert response.json()["error"] == "invalid_request"
 
 
+@pytest.mark.parametrize("bad", ["not-a-jwt", "a.b.c", ""])
+def test_basic_with_a_malformed_assertion_is_still_two_methods(seeded, token_post, bad) -> None:
+    # The two methods are counted before the assertion is read, so a broken one cannot turn
+    # the answer into a 401 without the Basic challenge.
+    from tests.factories import make_secret
+
+    seeded(jwt_client(client_secrets=(make_secret(), jwk_secret(RSA))))
+    data = {**GRANT, "client_assertion_type": ASSERTION_TYPE, "client_assertion": bad}
+    response = token_post(data, auth=(CLIENT, "secret"))
+    assert response.status_code == 400, response.content
+    assert response.json()["error"] == "invalid_request"
+
+
 def test_assertion_and_client_secret_at_once_is_invalid_request(seeded, token_post) -> None:
     from tests.factories import make_secret
 

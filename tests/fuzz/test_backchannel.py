@@ -125,7 +125,7 @@ def test_forged_tokens_never_buy_tokens(fuzz, jwt_ctx, spec, field, auth) -> Non
     headers = {}
     if auth == "basic" and field != "client_secret":
         headers["Authorization"] = basic("interactive", "secret")
-    else:  # a client assertion (private_key_jwt) is not supported, nor a forged secret
+    else:  # a forged client assertion (private_key_jwt) or secret never authenticates
         data.update(client_id="interactive",
                     client_assertion_type="urn:ietf:params:oauth:client-assertion-type:jwt-bearer")
         data.setdefault("client_assertion", spec.build(jwt_ctx))

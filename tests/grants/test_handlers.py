@@ -59,7 +59,11 @@ def test_select_grant_refuses_missing_unknown_and_unlisted_grant_types() -> None
                       ClientCredentialsGrant)
     with pytest.raises(UnauthorizedClient, match="does not support"):
         select_grant({"grant_type": "client_credentials"},
-                     make_client(require_pushed_authorization=True))
+                     make_client(coordinate_lifetime_with_user_session=True))
+    # FAPI 2.0 requirements are honoured: they do not make a client unauthorized here.
+    assert isinstance(select_grant({"grant_type": "client_credentials"},
+                                   make_client(require_pushed_authorization=True)),
+                      ClientCredentialsGrant)
 
 
 def test_refresh_is_allowed_by_offline_access_not_by_the_grant_list() -> None:

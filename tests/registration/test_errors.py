@@ -41,11 +41,15 @@ METADATA_ERRORS = {
     "registration scope": {"grant_types": ["client_credentials"], "scope": "dcr"},
     "offline_access without refresh_token": {**CODE, "scope": "openid offline_access",
                                              "redirect_uris": ["https://a.example/cb"]},
-    "private_key_jwt": {**SERVICE, "token_endpoint_auth_method": "private_key_jwt"},
+    "private_key_jwt without keys": {**SERVICE, "token_endpoint_auth_method": "private_key_jwt"},
+    "client_secret_jwt": {**SERVICE, "token_endpoint_auth_method": "client_secret_jwt"},
+    "tls_client_auth": {**SERVICE, "token_endpoint_auth_method": "tls_client_auth"},
+    "self_signed_tls_client_auth": {**SERVICE,
+                                    "token_endpoint_auth_method": "self_signed_tls_client_auth"},
     "unknown auth method": {**SERVICE, "token_endpoint_auth_method": "magic"},
     "public client with client_credentials": {**SERVICE, "token_endpoint_auth_method": "none"},
-    "jwks": {**SERVICE, "jwks": {"keys": []}},
-    "jwks_uri": {**SERVICE, "jwks_uri": "https://a.example/jwks"},
+    "jwks without keys": {**SERVICE, "jwks": {"keys": []}},
+    "jwks_uri on http": {**SERVICE, "jwks_uri": "http://a.example/jwks"},
     "backchannel_logout_uri": {**SERVICE, "backchannel_logout_uri": "https://a.example/bc"},
     "redirect_uris not an array": {**CODE, "redirect_uris": "https://a.example/cb"},
     "redirect_uris of numbers": {**CODE, "redirect_uris": [1]},
@@ -89,16 +93,16 @@ def test_bad_metadata_is_invalid_client_metadata(register, body) -> None:
 
 
 def test_the_description_names_the_field_and_the_fix(register) -> None:
-    body = _assert_error(register({**SERVICE, "token_endpoint_auth_method": "private_key_jwt"}),
+    body = _assert_error(register({**SERVICE, "token_endpoint_auth_method": "client_secret_jwt"}),
                          "invalid_client_metadata")
-    assert body["error_description"].startswith("token_endpoint_auth_method: private_key_jwt")
+    assert body["error_description"].startswith("token_endpoint_auth_method: client_secret_jwt")
     assert "not supported yet" in body["error_description"]
     body = _assert_error(register({"grant_types": ["client_credentials"], "scope": "api1 nope"}),
                          "invalid_client_metadata")
     assert "scope: nope" in body["error_description"]
-    body = _assert_error(register({**SERVICE, "jwks_uri": "https://a.example/jwks"}),
+    body = _assert_error(register({**SERVICE, "backchannel_logout_uri": "https://a.example/bc"}),
                          "invalid_client_metadata")
-    assert body["error_description"].startswith("jwks_uri: is not supported yet")
+    assert body["error_description"].startswith("backchannel_logout_uri: is not supported yet")
 
 
 def test_a_scope_the_policy_allows_but_nobody_defined_is_refused(register,

@@ -6,16 +6,24 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.test import RequestFactory
 
 from identity.domain.client import Client
 from identity.errors import (
     InvalidRequest,
+    InvalidRequestObject,
     InvalidScope,
     OAuthError,
-    RequestNotSupported,
     RequestUriNotSupported,
     UnauthorizedClient,
     UnsupportedResponseType,
+)
+from identity.http import authorization_request
+from identity.http.authorization_request import (
+    REQUEST_URI_PREFIX,
+    AuthorizationParameters,
+    check_required,
+    resolve,
 )
 from identity.stores.memory import InMemoryClientStore
 from identity.validation.authorize_request import (
@@ -37,6 +45,7 @@ CLIENTS = InMemoryClientStore([
     make_client("service"),
 ])
 RESOURCES = resource_store()
+FACTORY = RequestFactory()
 
 
 def request(**overrides: str | None) -> dict[str, str]:
@@ -116,16 +125,78 @@ def test_optional_parameters_absent() -> None:
     assert not validated.is_openid
 
 
-@pytest.mark.parametrize(("overrides", "error"), [
-    ({"request": "eyJhbGciOiJub25lIn0.e30."}, RequestNotSupported),
-    ({"request_uri": "urn:example:req"}, RequestUriNotSupported),
-    # request objects are refused before anything else is looked at
-    ({"request": "x", "response_type": None, "scope": None}, RequestNotSupported),
+# `request` and `request_uri` are resolved before this validation (identity.http.
+# authorization_request.resolve): the parameters it sees come from the query, the signed request
+# object or the pushed request.
+
+def test_a_query_without_request_or_request_uri_is_used_as_it_is() -> None:
+    query = request()
+    found = resolve(FACTORY.get("/connect/authorize"), query)
+    assert (found.params, found.pushed_key, found.signed) == (query, None, False)
+
+
+@pytest.mark.parametrize("uri", ["urn:example:req", "https://app.example.com/request.jwt",
+                                 "urn:ietf:params:oauth:request_uri"])
+def test_a_request_uri_not_from_par_is_not_supported(uri: str) -> None:
+    with pytest.raises(RequestUriNotSupported):
+        resolve(FACTORY.get("/connect/authorize"), request(request_uri=uri))
+
+
+def test_a_par_request_uri_without_client_id_is_untrusted() -> None:
+    with pytest.raises(UntrustedRequest, match="client_id"):
+        resolve(FACTORY.get("/connect/authorize"),
+                request(client_id=None, request_uri=REQUEST_URI_PREFIX + "abc"))
+
+
+@pytest.fixture
+def in_memory_clients(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(authorization_request, "get_client_store", lambda: CLIENTS)
+
+
+@pytest.mark.parametrize("value", ["eyJhbGciOiJub25lIn0.e30.", "x", "a.b.c.d.e"])
+def test_a_request_object_that_does_not_verify_is_invalid(in_memory_clients, value: str) -> None:
+    # unsigned (alg none), not a JWS, encrypted (JWE): refused before anything else is read
+    with pytest.raises(InvalidRequestObject):
+        resolve(FACTORY.get("/connect/authorize"), request(request=value, response_type=None))
+
+
+@pytest.mark.parametrize("client_id", ["nobody", "disabled", None])
+def test_a_request_object_of_an_unknown_client_is_untrusted(in_memory_clients,
+                                                            client_id: str | None) -> None:
+    with pytest.raises(UntrustedRequest, match="client"):
+        resolve(FACTORY.get("/connect/authorize"), request(client_id=client_id, request="x"))
+
+
+@pytest.mark.parametrize(("overrides", "found", "words"), [
+    ({"require_request_object": True}, AuthorizationParameters({}), "signed request object"),
+    ({"require_request_object": True}, AuthorizationParameters({}, pushed_key="k"),
+     "signed request object"),  # a push without a request object does not satisfy it
+    ({"require_pushed_authorization": True}, AuthorizationParameters({}, signed=True),
+     "pushed"),
 ])
-def test_request_objects_not_supported(overrides: dict[str, str | None],
-                                       error: type[OAuthError]) -> None:
-    with pytest.raises(error):
-        validate(**overrides)
+def test_a_client_requirement_not_met_is_an_invalid_request(
+        overrides: dict[str, Any], found: AuthorizationParameters, words: str) -> None:
+    client = make_interactive_client("web", **overrides)
+    with pytest.raises(InvalidRequest, match=words):
+        check_required(client, found)
+
+
+@pytest.mark.parametrize(("overrides", "found"), [
+    ({}, AuthorizationParameters({})),
+    ({"require_request_object": True}, AuthorizationParameters({}, signed=True)),
+    ({"require_request_object": True}, AuthorizationParameters({}, pushed_key="k", signed=True)),
+    ({"require_pushed_authorization": True}, AuthorizationParameters({}, pushed_key="k")),
+])
+def test_a_client_requirement_met_passes(overrides: dict[str, Any],
+                                         found: AuthorizationParameters) -> None:
+    check_required(make_interactive_client("web", **overrides), found)
+
+
+def test_the_global_par_requirement_applies_to_every_client(identity_config) -> None:
+    identity_config(REQUIRE_PUSHED_AUTHORIZATION=True)
+    with pytest.raises(InvalidRequest, match="pushed"):
+        check_required(WEB, AuthorizationParameters({}))
+    check_required(WEB, AuthorizationParameters({}, pushed_key="k"))
 
 
 def test_response_type_missing() -> None:
@@ -148,14 +219,17 @@ def test_client_without_the_code_flow_unauthorized() -> None:
         validate(client)
 
 
-def test_client_requiring_request_objects_refused() -> None:
-    client = make_interactive_client("web", require_request_object=True)
-    with pytest.raises(InvalidRequest, match="requires request objects"):
-        validate(client)
+@pytest.mark.parametrize("overrides", [
+    {"require_dpop": True}, {"require_pushed_authorization": True},
+    {"require_request_object": True},
+])
+def test_fapi_requirements_are_not_refused_here(overrides: dict[str, Any]) -> None:
+    # DPoP is the token endpoint's; PAR and request objects are check_required's.
+    assert validate(make_interactive_client("web", **overrides)).client.client_id == "web"
 
 
 @pytest.mark.parametrize("overrides", [
-    {"require_dpop": True}, {"require_pushed_authorization": True},
+    {"coordinate_lifetime_with_user_session": True}, {"dpop_validation_mode": 0},
     {"back_channel_logout_uri": "https://app.example.com/bcl"}, {"enable_local_login": False},
     {"protocol_type": "wsfed"},
 ])

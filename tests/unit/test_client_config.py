@@ -348,7 +348,8 @@ def test_known_scopes_checked_only_when_given() -> None:
 
 
 def test_unsupported_values_and_algorithms_are_part_of_validate_client() -> None:
-    client = make_client(require_dpop=True, allowed_identity_token_signing_algorithms=("HS256",))
+    client = make_client(dpop_validation_mode=0,
+                         allowed_identity_token_signing_algorithms=("HS256",))
     assert fields(validate_client(client)) == [
-        "require_dpop", "allowed_identity_token_signing_algorithms",
+        "dpop_validation_mode", "allowed_identity_token_signing_algorithms",
         "allowed_identity_token_signing_algorithms"]

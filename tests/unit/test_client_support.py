@@ -7,7 +7,11 @@ from typing import Any
 
 import pytest
 
-from identity.constants import REVOCABLE_JWT_PROPERTY, SIGNING_ALGORITHMS
+from identity.constants import (
+    REVOCABLE_JWT_PROPERTY,
+    SIGNING_ALGORITHMS,
+    DPoPTokenExpirationValidationMode,
+)
 from identity.domain.client import Client, ClientClaim, Secret
 from identity.validation.client_support import (
     SUPPORTED_GRANT_TYPES,
@@ -17,6 +21,7 @@ from identity.validation.client_support import (
     unsupported_problems,
 )
 from tests.factories import make_client, make_interactive_client, make_secret
+from tests.fapi.jose import ec_key, jwk_secret, rsa_key
 
 
 def fields(problems: list[ConfigProblem]) -> list[str]:
@@ -30,9 +35,7 @@ def test_defaults_and_factories_have_no_unsupported_values(client: Client) -> No
 
 
 @pytest.mark.parametrize(("overrides", "field"), [
-    ({"require_dpop": True}, "require_dpop"),
-    ({"require_pushed_authorization": True}, "require_pushed_authorization"),
-    ({"require_request_object": True}, "require_request_object"),
+    ({"dpop_validation_mode": DPoPTokenExpirationValidationMode.Custom}, "dpop_validation_mode"),
     ({"back_channel_logout_uri": "https://app.example.com/bcl"}, "back_channel_logout_uri"),
     ({"coordinate_lifetime_with_user_session": True}, "coordinate_lifetime_with_user_session"),
     ({"enable_local_login": False}, "enable_local_login"),
@@ -48,16 +51,29 @@ def test_each_unsupported_property_is_refused(overrides: dict[str, Any], field: 
     {"coordinate_lifetime_with_user_session": False},
     {"coordinate_lifetime_with_user_session": None},
     {"require_dpop": False}, {"enable_local_login": True},
+    # FAPI 2.0 (PAR, signed request objects, DPoP) is implemented.
+    {"require_dpop": True}, {"require_pushed_authorization": True},
+    {"require_request_object": True}, {"pushed_authorization_lifetime": 30},
+    {"dpop_clock_skew": 0},
+    {"dpop_validation_mode": DPoPTokenExpirationValidationMode.Iat},
+    {"dpop_validation_mode": DPoPTokenExpirationValidationMode.Nonce},
+    {"dpop_validation_mode": DPoPTokenExpirationValidationMode.IatAndNonce},
 ])
 def test_values_that_need_no_missing_feature_are_fine(overrides: dict[str, Any]) -> None:
     assert unsupported_problems(make_client(**overrides)) == []
 
 
+def test_custom_dpop_validation_mode_says_what_to_use() -> None:
+    (problem,) = unsupported_problems(make_client(dpop_validation_mode=0))
+    assert problem.message.startswith("Custom is not supported")
+    assert "use Iat (1), Nonce (2) or IatAndNonce (3)" in problem.message
+
+
 def test_every_problem_is_reported_not_just_the_first() -> None:
-    client = make_client(require_dpop=True, enable_local_login=False, protocol_type="saml2p",
-                         client_secrets=(Secret("x", type="JWK"),))
+    client = make_client(dpop_validation_mode=0, enable_local_login=False,
+                         protocol_type="saml2p", client_secrets=(Secret("x", type="X509Name"),))
     assert fields(unsupported_problems(client)) == [
-        "require_dpop", "enable_local_login", "protocol_type", "client_secrets"]
+        "dpop_validation_mode", "enable_local_login", "protocol_type", "client_secrets"]
 
 
 @pytest.mark.parametrize(("protocol", "message"), [
@@ -72,13 +88,33 @@ def test_protocol_type(protocol: str, message: str) -> None:
     assert problems[0].message.startswith(message)
 
 
-def test_non_shared_secret_types_are_refused_once_per_type() -> None:
+def test_x509_secret_types_are_refused_once_per_type() -> None:
     client = make_client(client_secrets=(
         make_secret(), Secret("a", type="X509Thumbprint"), Secret("b", type="X509Thumbprint"),
-        Secret("c", type="JWK")))
+        Secret("c", type="X509Name"), jwk_secret(ec_key())))
     problems = unsupported_problems(client)
     assert fields(problems) == ["client_secrets", "client_secrets"]
-    assert "'JWK'" in problems[0].message and "'X509Thumbprint'" in problems[1].message
+    assert "'X509Name'" in problems[0].message and "'X509Thumbprint'" in problems[1].message
+    assert "mTLS is not implemented" in problems[0].message
+
+
+def test_a_jwk_secret_holding_a_public_key_is_fine() -> None:
+    client = make_client(client_secrets=(jwk_secret(rsa_key()), jwk_secret(ec_key())))
+    assert unsupported_problems(client) == []
+
+
+@pytest.mark.parametrize(("value", "words"), [
+    ("c", "the JWK is not JSON"),
+    ('["kty"]', "not a JSON object"),
+    ('{"kty": "oct", "k": "c2VjcmV0"}', "private or symmetric"),
+])
+def test_a_jwk_secret_that_is_not_a_public_key_is_refused_once_each(value: str,
+                                                                   words: str) -> None:
+    client = make_client(client_secrets=(make_secret(), Secret(value, type="JWK"),
+                                         Secret(value, type="JWK")))
+    problems = unsupported_problems(client)
+    assert fields(problems) == ["client_secrets", "client_secrets"]
+    assert words in problems[0].message
 
 
 @pytest.mark.parametrize(("value_type", "refused"), [

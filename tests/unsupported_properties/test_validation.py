@@ -31,8 +31,12 @@ HONOURED = frozenset({
     "update_access_token_claims_on_refresh", "refresh_token_expiration", "access_token_type",
     "include_jwt_id", "claims", "always_send_client_claims", "client_claims_prefix",
     "pair_wise_subject_salt", "user_sso_lifetime", "allowed_cors_origins", "properties",
-    # Honoured only as oidc / true: other values are refused (see unsupported_problems).
-    "protocol_type", "enable_local_login",
+    # FAPI 2.0: PAR, signed request objects, DPoP (see docs/fapi.rst).
+    "require_pushed_authorization", "pushed_authorization_lifetime", "require_request_object",
+    "require_dpop", "dpop_clock_skew",
+    # Honoured only as oidc / true / Iat, Nonce or IatAndNonce: other values are refused (see
+    # unsupported_problems).
+    "protocol_type", "enable_local_login", "dpop_validation_mode",
     # Restricts external providers; there are none, so no sign-in can break it.
     "identity_provider_restrictions",
 })
@@ -40,9 +44,7 @@ REFUSED = frozenset(u.field for u in UNSUPPORTED_PROPERTIES)
 INERT = frozenset({
     "description", "client_uri", "logo_uri", "initiate_login_uri",  # display metadata
     "allow_access_tokens_via_browser",  # only for implicit/hybrid, which are refused
-    "dpop_validation_mode", "dpop_clock_skew",  # tune DPoP, which cannot be required
     "back_channel_logout_session_required",  # tunes back-channel logout, refused
-    "pushed_authorization_lifetime",  # tunes PAR, refused
     "user_code_type", "device_code_lifetime", "ciba_lifetime", "polling_interval",  # grants refused
 })
 RECORD_COLUMNS = frozenset({"id", "created", "updated", "last_accessed", "non_editable"})
@@ -58,7 +60,8 @@ def _doc(**fields) -> dict:
 def test_every_domain_property_is_classified() -> None:
     assert HONOURED | REFUSED | INERT == {f.name for f in dataclasses.fields(Client)}
     assert not INERT & (HONOURED | REFUSED)
-    assert HONOURED & REFUSED == {"enable_local_login"}  # honoured when true, refused when false
+    # Honoured with some values, refused with the others (false; Custom).
+    assert HONOURED & REFUSED == {"enable_local_login", "dpop_validation_mode"}
 
 
 def test_every_model_column_is_a_domain_property_or_a_record_column() -> None:
@@ -67,7 +70,11 @@ def test_every_model_column_is_a_domain_property_or_a_record_column() -> None:
 
 
 @pytest.mark.parametrize(("fields", "expected"), [
-    ({"RequireDPoP": True}, "client 'legacy', RequireDPoP: true is not supported yet"),
+    ({"CoordinateLifetimeWithUserSession": True},
+     "client 'legacy', CoordinateLifetimeWithUserSession: true is not supported yet"),
+    ({"DPoPValidationMode": 0}, "client 'legacy', DPoPValidationMode: Custom is not supported"),
+    ({"ClientSecrets": [{"Value": "AB12", "Type": "X509Thumbprint"}]},
+     "client 'legacy', ClientSecrets: secret type 'X509Thumbprint' is not supported yet"),
     ({"AllowedGrantTypes": ["password"]},
      "client 'legacy', AllowedGrantTypes: password is not supported yet"),
     # In the column's range (the parser refuses larger numbers), above the policy bound.
@@ -83,15 +90,25 @@ def test_document_with_an_unsupported_value_is_refused(fields, expected) -> None
 @pytest.mark.django_db
 def test_import_clients_refuses_and_writes_nothing(write_json) -> None:
     with pytest.raises(CommandError) as exc:
-        call_command("import_clients", str(write_json(json.dumps(_doc(RequireDPoP=True)))))
-    assert "client 'legacy', RequireDPoP: true is not supported yet" in str(exc.value)
+        call_command("import_clients", str(write_json(json.dumps(
+            _doc(BackChannelLogoutUri="https://app.example.com/bc")))))
+    assert "client 'legacy', BackChannelLogoutUri: a value is not supported yet" in str(exc.value)
     assert not models.Client.objects.filter(client_id="legacy").exists()
 
 
 def test_data_migration_refuses_when_it_loads() -> None:
-    with pytest.raises(ConfigDocumentError, match="RequirePushedAuthorization: true is not "
-                                                  "supported yet"):
-        seed_operation(_doc(RequirePushedAuthorization=True))
+    with pytest.raises(ConfigDocumentError, match="CoordinateLifetimeWithUserSession: true is "
+                                                  "not supported yet"):
+        seed_operation(_doc(CoordinateLifetimeWithUserSession=True))
+
+
+@pytest.mark.django_db
+def test_fapi_properties_are_imported(write_json) -> None:
+    call_command("import_clients", str(write_json(json.dumps(_doc(
+        RequireDPoP=True, RequirePushedAuthorization=True, DPoPValidationMode=3)))))
+    row = models.Client.objects.get(client_id="legacy")
+    assert (row.require_dpop, row.require_pushed_authorization, row.dpop_validation_mode) == \
+        (True, True, 3)
 
 
 def test_clients_file_is_refused_by_the_system_check(write_json, identity_config) -> None:
@@ -103,7 +120,7 @@ def test_clients_file_is_refused_by_the_system_check(write_json, identity_config
 
 
 @pytest.mark.parametrize(("column", "value"), [
-    ("require_dpop", True), ("require_request_object", True),
+    ("coordinate_lifetime_with_user_session", True), ("dpop_validation_mode", 0),
     ("back_channel_logout_uri", "https://app.example.com/bc"), ("protocol_type", "saml2p"),
     ("non_editable", True), ("access_token_lifetime", 2_000_000_000),
 ])
@@ -112,8 +129,16 @@ def test_admin_clean_refuses_on_the_field(column, value) -> None:
     with pytest.raises(ValidationError) as exc:
         row.clean()
     assert list(exc.value.message_dict) == [column]
-    assert ("not supported yet" in exc.value.message_dict[column][0]
-            or "at most" in exc.value.message_dict[column][0])
+    message = exc.value.message_dict[column][0]
+    assert "not supported" in message or "at most" in message
+
+
+@pytest.mark.parametrize(("column", "value"), [
+    ("require_dpop", True), ("require_request_object", True),
+    ("require_pushed_authorization", True), ("dpop_validation_mode", 3),
+])
+def test_admin_clean_accepts_fapi_settings(column, value) -> None:
+    models.Client(client_id="fapi", **{column: value}).clean()
 
 
 def test_admin_clean_accepts_defaults() -> None:

@@ -124,11 +124,39 @@ def test_other_schemes_get_a_bare_bearer_challenge(client, seeded, header) -> No
     _assert_bare_challenge(client.get(URL, HTTP_AUTHORIZATION=header))
 
 
-@pytest.mark.parametrize("scheme", ["Token", "DPoP", "MAC", "Basic"])
+@pytest.mark.parametrize("scheme", ["Token", "MAC", "Basic"])
 def test_a_valid_token_under_another_scheme_is_refused(client, seeded, alice, scheme) -> None:
     seeded()
     token = _access_token(client)
     _assert_bare_challenge(client.get(URL, HTTP_AUTHORIZATION=f"{scheme} {token}"))
+
+
+def test_a_bearer_token_under_the_dpop_scheme_without_a_proof_is_refused(
+        client, seeded, alice) -> None:
+    # RFC 9449 §7.1: the DPoP scheme is accepted, and needs a proof.
+    seeded()
+    token = _access_token(client)
+    response = client.get(URL, HTTP_AUTHORIZATION=f"DPoP {token}")
+    assert response.status_code == 401, response.content
+    assert response.json()["error"] == "invalid_dpop_proof"
+    assert response["WWW-Authenticate"].startswith('DPoP algs="RS256 PS256 ES256", '
+                                                   'error="invalid_dpop_proof"')
+    assert "sub" not in response.json()
+
+
+def test_a_bearer_token_under_the_dpop_scheme_with_a_proof_is_refused(
+        client, seeded, alice) -> None:
+    # §7.1: a token that is not bound to a DPoP key is not a DPoP token.
+    from tests.fapi.jose import USERINFO_URL, dpop_proof, ec_key
+
+    seeded()
+    token = _access_token(client)
+    proof = dpop_proof(ec_key(), "GET", USERINFO_URL, access_token=token)
+    response = client.get(URL, HTTP_AUTHORIZATION=f"DPoP {token}", HTTP_DPOP=proof)
+    assert response.status_code == 401, response.content
+    assert response.json()["error"] == "invalid_token"
+    assert response["WWW-Authenticate"].startswith("DPoP ")
+    assert "sub" not in response.json()
 
 
 def test_no_token_is_401_with_a_bearer_challenge(client, seeded) -> None:
