@@ -21,7 +21,7 @@ is checked first (200, token_type Bearer or DPoP, `cnf.jkt` the proof key's thum
 replayed assertion and a replayed proof must be refused.
 
 Part 2, in-process (a subprocess with the server's settings and its own copy of the database):
-the server-side functions the FAPI issue bounds, microseconds per call, median of rounds:
+the server-side checks we bound (assertion + replay < 0.3 ms), microseconds per call, median:
 identity.tokens.client_keys.verify_with + identity.validation.client_assertion
 .check_assertion_claims (RS256 and ES256 assertions), identity.http.replay.first_use on the
 default store (local-memory cache, so the database table) and on Redis, and
@@ -80,7 +80,7 @@ TOKEN_PATH = "/connect/token"
 RSA_KID, EC_KID = "bench-rsa", "bench-ec"
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 ASSERTION_LIFETIME = 300  # IDENTITY["CLIENT_ASSERTION_MAX_LIFETIME"]: the longest accepted
-BOUND_MS = 0.3  # the issue's bound on assertion check + replay cache
+BOUND_MS = 0.3  # our target for assertion check + replay cache
 WRK_THREADS, WRK_CONNECTIONS = te.WRK_THREADS, te.WRK_CONNECTIONS
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/15"
 
