@@ -90,6 +90,13 @@ DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / '
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", default=60))
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
+    # Behind a pooler in transaction mode (PgBouncer's pool_mode = transaction), consecutive
+    # transactions may run on different server connections: a cursor held open across them
+    # (Django's server-side cursors for .iterator()) would not be found. Locks are taken per
+    # transaction (SELECT ... FOR UPDATE, pg_advisory_xact_lock) and psycopg 3 binds parameters
+    # on the client, preparing nothing on the server, so those need no change.
+    if env.bool("DB_TRANSACTION_POOLING", default=False):
+        DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Take the write lock when a transaction starts, waiting for it: a deferred transaction that
     # must upgrade its lock fails at once ("database is locked") when another process writes,

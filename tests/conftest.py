@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,26 @@ from identity.stores import registry as stores
 from tests.helpers.basic_auth import Credentials
 from tests.helpers.calls import TOKEN, post_form
 from tests.helpers.seeding import reference_clients, seed
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup: None, django_db_blocker: Any) -> Iterator[None]:
+    """pytest-django's test databases; behind PgBouncer, its server connections to them are
+    dropped before the databases are (PostgreSQL refuses to drop a database in use)."""
+    yield
+    admin_url = os.environ.get("PGBOUNCER_ADMIN_URL")
+    if not admin_url:
+        return
+    import psycopg
+    from django.db import connections
+
+    with django_db_blocker.unblock():
+        names = {c.settings_dict["NAME"] for c in connections.all()}
+        connections.close_all()
+    with psycopg.connect(admin_url, autocommit=True) as console:
+        for name in names:
+            console.execute(f'KILL "{name}"')  # the pooler's own commands, not SQL
+            console.execute(f'RESUME "{name}"')
 
 
 @pytest.fixture(autouse=True)

@@ -18,13 +18,14 @@ PRINT = ("import django, json; django.setup(); from django.conf import settings 
          "'file': s.IDENTITY['CLIENTS_FILE'], "
          "'prefix': s.CACHES['default'].get('KEY_PREFIX'), "
          "'options': s.CACHES['default'].get('OPTIONS', {}), "
-         "'db_options': s.DATABASES['default'].get('OPTIONS', {})}))")
+         "'db_options': s.DATABASES['default'].get('OPTIONS', {}), "
+         "'no_server_cursors': s.DATABASES['default'].get('DISABLE_SERVER_SIDE_CURSORS')}))")
 
 
 def _settings(**env: str) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items()
              if k not in {"SECRET_KEY", "DEBUG", "IDENTITY_ISSUER", "DATABASE_URL", "CACHE_URL",
-                          "ALLOWED_HOSTS", "IDENTITY_CLIENTS_FILE"}}
+                          "ALLOWED_HOSTS", "IDENTITY_CLIENTS_FILE", "DB_TRANSACTION_POOLING"}}
     clean.update({"DJANGO_SETTINGS_MODULE": "settings.settings", "ENV_FILE": "/nonexistent",
                   **env})
     return subprocess.run([sys.executable, "-c", PRINT], cwd=ROOT, env=clean,
@@ -90,3 +91,14 @@ def test_sqlite_runs_in_write_ahead_log_mode() -> None:
 @pytest.mark.parametrize("default_key,expected", [("db", "sqlite3"), ("cache", "locmem")])
 def test_defaults_are_sqlite_and_local_memory(default_key, expected) -> None:
     assert expected in json.loads(_settings(SECRET_KEY="k").stdout)[default_key]
+
+
+@pytest.mark.parametrize(("pooling", "expected"), [(None, False), ("False", False),
+                                                   ("True", True)])
+def test_transaction_pooling_turns_server_side_cursors_off(pooling, expected) -> None:
+    # A cursor held across transactions may be looked for on another server connection.
+    env = {"SECRET_KEY": "k", "DATABASE_URL": "postgres://u@db.example:6432/identity"}
+    if pooling is not None:
+        env["DB_TRANSACTION_POOLING"] = pooling
+    out = json.loads(_settings(**env).stdout)
+    assert bool(out["no_server_cursors"]) is expected
