@@ -277,15 +277,16 @@ ADVANCED = (
     ("Advanced: high security (FAPI 2.0)", [
         "require_pushed_authorization", "pushed_authorization_lifetime",
         "require_request_object", "require_dpop", "dpop_validation_mode", "dpop_clock_skew"]),
+    ("Advanced: device flow (RFC 8628)", [
+        "user_code_type", "device_code_lifetime", "polling_interval"]),
     ("Record", ["created", "updated", "last_accessed"]),
 )
-# Settings of features that do not exist yet (device flow, CIBA, back-channel logout...): left
-# out of the form unless a stored value needs attention.
+# Settings of features that do not exist yet (CIBA, back-channel logout...): left out of the
+# form unless a stored value needs attention.
 REFUSED = {u.field: u.message for u in UNSUPPORTED_PROPERTIES} | {
     "non_editable": models.NON_EDITABLE_UNSUPPORTED,
     "protocol_type": f"only {PROTOCOL_OIDC} is supported yet; set it to {PROTOCOL_OIDC}."}
-INERT = ("back_channel_logout_session_required", "user_code_type", "device_code_lifetime",
-         "ciba_lifetime", "polling_interval")
+INERT = ("back_channel_logout_session_required", "ciba_lifetime")
 INERT_MESSAGE = "stored, but it has no effect yet: the feature it configures is not implemented."
 
 

@@ -26,6 +26,8 @@ DEFAULTS: Final[dict[str, Any]] = {
     "CONSENT_STORE": "identity.stores.orm_grants.OrmConsentStore",
     # Dotted path of the signing-key store every process shares (keys, add, revoke).
     "SIGNING_KEY_STORE": "identity.stores.orm_keys.OrmSigningKeyStore",
+    # Dotted path of the store of device authorization requests (RFC 8628).
+    "DEVICE_FLOW_STORE": "identity.stores.orm_devices.OrmDeviceFlowStore",
     # Seconds during which a rotated refresh token may be presented again (concurrent
     # refreshes) without revoking its family; 0: never.
     "REFRESH_TOKEN_REUSE_GRACE": 0,
@@ -64,6 +66,7 @@ DEFAULTS: Final[dict[str, Any]] = {
         "client_id": 100, "client_secret": 100, "grant_type": 100, "scope": 300,
         "redirect_uri": 400, "code": 100, "refresh_token": 100, "code_verifier": 128,
         "token": 4000, "token_type_hint": 100, "client_assertion": 4000, "request": 8000,
+        "device_code": 100, "user_code": 100,
     },
     # Longest accepted value of any other parameter, in characters.
     "DEFAULT_INPUT_LENGTH": 2000,
@@ -89,6 +92,12 @@ DEFAULTS: Final[dict[str, Any]] = {
     # Requests per caller (a staff user, or a token's client and user) to the management API,
     # as "count/second|minute|hour|day", counted across all processes; None: no limit.
     "MANAGEMENT_THROTTLE_RATE": "1200/minute",
+    # ---- device authorization grant (RFC 8628) ----
+    # Wrong user codes typed on the device page from one address (as the trusted proxy saw
+    # it) before that address gets 429 there for AUTH_FAILURE_WINDOW; None: off.
+    "DEVICE_USER_CODE_FAILURE_LIMIT_PER_ADDRESS": 20,
+    # Wrong user codes typed within one sign-in session before it gets 429 there; None: off.
+    "DEVICE_USER_CODE_FAILURE_LIMIT_PER_SESSION": 5,
     # ---- dynamic client registration (RFC 7591, RFC 7592) ----
     # Dotted path of the ClientRegistrationStore (registered clients and their tokens' hashes).
     "CLIENT_REGISTRATION_STORE": "clients_app.registration.OrmClientRegistrationStore",
@@ -137,7 +146,7 @@ DEFAULTS: Final[dict[str, Any]] = {
 }
 IMPORT_STRINGS: Final = frozenset({
     "CLIENT_STORE", "RESOURCE_STORE", "CORS_POLICY", "USER_STORE", "USER_CLAIMS", "GRANT_STORE",
-    "CONSENT_STORE", "SIGNING_KEY_STORE", "CLIENT_REGISTRATION_STORE",
+    "CONSENT_STORE", "SIGNING_KEY_STORE", "CLIENT_REGISTRATION_STORE", "DEVICE_FLOW_STORE",
 })
 # Settings that no longer exist, and why: a project that still sets one is told at start-up.
 REMOVED: Final[dict[str, str]] = {

@@ -124,3 +124,22 @@ CLIENT_ID: Final = "client_id"
 CLIENT_SECRET: Final = "client_secret"
 SCOPE: Final = "scope"
 JWT_ACCESS_TOKEN_TYPE: Final = "at+jwt"  # RFC 9068 §2.1
+DEVICE_CODE: Final = "device_code"  # RFC 8628 §3.4
+USER_CODE: Final = "user_code"  # RFC 8628 §3.3
+
+
+class UserCodeType(StrEnum):
+    """IdentityServer's `UserCodeType` values: how the device flow's user codes look.
+
+    `Numeric` is IdentityServer's constant (9 digits); `Letters` is this server's default when
+    the client names none: 8 consonants, easy to read and type (RFC 8628 §6.1).
+    """
+
+    NUMERIC = "Numeric"
+    LETTERS = "Letters"
+
+
+# RFC 8628 §3.2: the interval a device waits between polls when the client sets none, and what
+# a slow_down adds to it (§3.5).
+DEFAULT_POLLING_INTERVAL: Final = 5
+SLOW_DOWN_INCREMENT: Final = 5

@@ -69,6 +69,24 @@ class GrantReplayed(InvalidGrant):
         self.family = family
 
 
+class AuthorizationPending(OAuthError):
+    """RFC 8628 §3.5: the user has not yet approved or denied the device's request."""
+
+    error = "authorization_pending"
+
+
+class SlowDown(OAuthError):
+    """RFC 8628 §3.5: the device polls faster than its interval, which grows by 5 seconds."""
+
+    error = "slow_down"
+
+
+class ExpiredToken(OAuthError):
+    """RFC 8628 §3.5: the device code expired before the user decided; start again."""
+
+    error = "expired_token"
+
+
 class UnsupportedTokenType(OAuthError):
     """RFC 7009 §2.2.1: this kind of token cannot be revoked here."""
 

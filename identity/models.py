@@ -1,4 +1,4 @@
-"""Operational data of the protocol: signing keys (persisted grants come with later flows)."""
+"""Operational data of the protocol: signing keys, persisted grants, device requests, consents."""
 
 from __future__ import annotations
 
@@ -67,6 +67,34 @@ class PersistedGrant(models.Model):
 
     def __str__(self) -> str:
         return f"{self.type} {self.key[:8]}… {self.client_id}"
+
+
+class DeviceFlowCode(models.Model):
+    """A device authorization request (RFC 8628): its two codes as hashes, its polling state
+    and, once the user decided, who did and what they approved (IdentityServer's DeviceCodes).
+
+    `user_key` is unique: a user code names one request. An expired request that still holds a
+    code is deleted when a new request draws the same code, so uniqueness binds live codes only.
+    """
+
+    device_key = models.CharField(max_length=64, primary_key=True)
+    user_key = models.CharField(max_length=64, unique=True)
+    client_id = models.CharField(max_length=200)
+    scopes = models.JSONField()
+    created = models.DateTimeField()
+    expires = models.DateTimeField(db_index=True)
+    interval = models.PositiveIntegerField(help_text="Seconds between polls; grows on slow_down.")
+    last_polled = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(max_length=10, default="pending")
+    subject_id = models.CharField(max_length=200, blank=True, default="")
+    session_id = models.CharField(max_length=100, blank=True, default="")
+    auth_time = models.BigIntegerField(null=True, blank=True)
+    amr = models.JSONField(default=list, blank=True)
+    granted_scopes = models.JSONField(default=list, blank=True)
+    consumed = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"device {self.device_key[:8]}… {self.client_id} {self.status}"
 
 
 class Consent(models.Model):

@@ -7,6 +7,8 @@ from django.urls import path
 from identity.endpoints.account import grants_page, login_page
 from identity.endpoints.authorize import authorize_endpoint
 from identity.endpoints.consent import consent_page
+from identity.endpoints.device import device_page
+from identity.endpoints.device_authorization import device_authorization_endpoint
 from identity.endpoints.discovery import oauth_authorization_server, openid_configuration
 from identity.endpoints.end_session import end_session_endpoint
 from identity.endpoints.home import home
@@ -35,6 +37,9 @@ urlpatterns = [
     path(".well-known/openid-configuration/jwks", jwks_endpoint, name="jwks"),
     path("connect/authorize", authorize_endpoint, name="authorize"),
     path("connect/par", pushed_authorization_endpoint, name="pushed_authorization"),
+    path("connect/deviceauthorization", device_authorization_endpoint,
+         name="device_authorization"),
+    path("device", device_page, name="device"),
     path("connect/userinfo", userinfo_endpoint, name="userinfo"),
     path("connect/introspect", introspection_endpoint, name="introspection"),
     path("connect/revocation", revocation_endpoint, name="revocation"),

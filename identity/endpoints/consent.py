@@ -75,7 +75,7 @@ def _answer(http: HttpRequest, query: Mapping[str, str], params: Mapping[str, st
         return html_headers(render(http, "identity/consent.html", {
             "client": client, "branding": branding(client), "request": request,
             "return_url": back,
-            "scopes": [_shown(c) for c in scope_choices(request)],
+            "scopes": [shown_choice(c) for c in scope_choices(request)],
         }))
     if http.POST.get("decision") != "allow":
         raise AccessDenied("the user denied the request")
@@ -108,7 +108,8 @@ _STANDARD_TEXTS = (
 )
 
 
-def _shown(choice: ScopeChoice) -> dict[str, object]:
+def shown_choice(choice: ScopeChoice) -> dict[str, object]:
+    """Return a scope choice as the consent templates show it (names translated)."""
     return {"name": choice.name, "display_name": gettext(choice.display_name),
             "description": gettext(choice.description) if choice.description else "",
             "required": choice.required, "emphasize": choice.emphasize, "kind": choice.kind}

@@ -68,6 +68,8 @@ def discovery_document(issuer: str, *, openid: bool) -> dict[str, Any]:
             "identity:pushed_authorization"),
         "require_pushed_authorization_requests": identity_settings.REQUIRE_PUSHED_AUTHORIZATION,
         "dpop_signing_alg_values_supported": list(accepted_algorithms()),
+        # RFC 8628 §4: where devices start the device authorization grant.
+        "device_authorization_endpoint": issuer + reverse("identity:device_authorization"),
         # RFC 7591 §3: the initial access token decides who may register.
         "registration_endpoint": issuer + reverse("identity:registration"),
         "code_challenge_methods_supported": [pkce.S256] + (

@@ -26,6 +26,7 @@ from identity.http.frame import back_channel
 from identity.http.issuer import get_issuer
 from identity.http.rendering import json_response
 from identity.stores.registry import (
+    get_device_store,
     get_grant_store,
     get_key_ring,
     get_resource_store,
@@ -36,7 +37,8 @@ from identity.validation.params import check_grant_value
 logger = logging.getLogger(__name__)
 
 
-@back_channel("client_secret", "code", "refresh_token", "code_verifier", "password", cors=True)
+@back_channel("client_secret", "code", "refresh_token", "code_verifier", "password",
+              "device_code", cors=True)
 def token_endpoint(http: HttpRequest, params: Mapping[str, str]) -> HttpResponse:
     """Issue tokens to authenticated clients."""
     check_grant_value(params, identity_settings.INPUT_LENGTHS,
@@ -51,7 +53,7 @@ def token_endpoint(http: HttpRequest, params: Mapping[str, str]) -> HttpResponse
         grants=get_grant_store(), users=get_user_store(), now=clock.now(),
         refresh_reuse_grace=identity_settings.REFRESH_TOKEN_REUSE_GRACE,
         static_audience=identity_settings.ACCESS_TOKEN_STATIC_AUDIENCE,
-        dpop_jkt=proof.jkt if proof is not None else None)
+        dpop_jkt=proof.jkt if proof is not None else None, devices=get_device_store())
     request, body = handle_token_request(params, client, context)
     signals.token_issued.send(token_endpoint, client_id=client.client_id,
                               grant_type=request.grant_type, scopes=request.scopes)

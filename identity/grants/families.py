@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
+from identity.domain.device import CONSUME_DEVICE
 from identity.domain.grants import PersistedGrant
 from identity.domain.requests import Redemption, ValidatedTokenRequest
 from identity.stores.interfaces import PersistedGrantStore
@@ -52,7 +53,9 @@ def revoke_family(grants: PersistedGrantStore, grant: PersistedGrant) -> int:
 def revoke_if_parent_gone(request: ValidatedTokenRequest, grants: PersistedGrantStore) -> None:
     """Revoke what was just issued if a replay removed the redeemed grant meanwhile."""
     redemption: Redemption | None = request.redemption
-    if redemption is None or redemption.action == "remove":
-        return  # nothing redeemed, or removed on purpose by this very request
+    if redemption is None or redemption.action in ("remove", CONSUME_DEVICE):
+        # Nothing redeemed, removed on purpose by this very request, or a device request
+        # (consumed once in its own store, which no replay removes).
+        return
     if grants.get(redemption.key) is None:  # replayed (or revoked) while we were issuing
         grants.remove_family(redemption.family or redemption.key)

@@ -14,7 +14,12 @@ from typing import Protocol
 
 from identity.domain.client import Client
 from identity.domain.requests import ValidatedTokenRequest
-from identity.stores.interfaces import PersistedGrantStore, ResourceStore, UserStore
+from identity.stores.interfaces import (
+    DeviceFlowStore,
+    PersistedGrantStore,
+    ResourceStore,
+    UserStore,
+)
 from identity.tokens.keys import KeyRing
 
 ACCESS_TOKEN = "access_token"
@@ -36,6 +41,8 @@ class TokenRequestContext:
     static_audience: str | None = None
     # The thumbprint of the request's checked DPoP proof key (RFC 9449 §5), if it sent one.
     dpop_jkt: str | None = None
+    # Device authorization requests (RFC 8628), for the device code grant.
+    devices: DeviceFlowStore | None = None
 
 
 class GrantHandler(Protocol):

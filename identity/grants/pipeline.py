@@ -16,9 +16,11 @@ from django.db import transaction
 
 from identity.constants import GRANT_TYPE
 from identity.domain.client import Client
+from identity.domain.device import CONSUME_DEVICE
 from identity.domain.requests import Redemption, ValidatedTokenRequest
 from identity.errors import (
     GrantReplayed,
+    InvalidGrant,
     InvalidRequest,
     OAuthError,
     UnauthorizedClient,
@@ -93,3 +95,6 @@ def redeem(redemption: Redemption, context: TokenRequestContext) -> None:
                             detail="used concurrently")
     elif redemption.action == "remove":
         grants.remove(redemption.key)
+    elif redemption.action == CONSUME_DEVICE:
+        if context.devices is None or not context.devices.consume(redemption.key, context.now):
+            raise InvalidGrant(redemption.refusal, detail="device code used concurrently")

@@ -6,6 +6,7 @@ from typing import Final
 
 from identity.grants.authorization_code import AuthorizationCodeGrant
 from identity.grants.client_credentials import ClientCredentialsGrant
+from identity.grants.device_code import DeviceCodeGrant
 from identity.grants.handler import GrantHandler
 from identity.grants.refresh_token import RefreshTokenGrant
 
@@ -14,6 +15,7 @@ GRANT_HANDLERS: Final[dict[str, GrantHandler]] = {
     for handler in (
         AuthorizationCodeGrant(),
         ClientCredentialsGrant(),
+        DeviceCodeGrant(),
         RefreshTokenGrant(),
     )
 }

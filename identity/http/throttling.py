@@ -6,7 +6,9 @@ id. Over either limit that address is refused for the id (or for everything), be
 is checked; nobody else is. There is deliberately no limit per id from any address: anyone can
 send failures under a public client id or someone's user name, and such a limit would let them
 lock the owner out. Codes, refresh and reference tokens are 256-bit random handles, not guessable,
-and are not counted at all.
+and are not counted at all. User codes of the device flow (`user_code`) are short enough to guess
+(RFC 8628 §5.1): wrong ones are counted per address and per sign-in session, never per code or
+client, so that whoever holds the device can always enter its code from elsewhere.
 
 The counters live in Django's cache when every process shares it (Redis, memcached, the database
 cache), and in the database otherwise, so the limits hold whatever the number of workers.
@@ -28,7 +30,7 @@ from identity.errors import TooManyRequests
 from identity.freshness import cache_is_shared, last_lock_started
 
 logger = logging.getLogger(__name__)
-Kind = Literal["client", "login"]
+Kind = Literal["client", "login", "user_code"]
 KEY_VERSION: Final = "v3"
 
 
@@ -49,10 +51,18 @@ def client_address(request: HttpRequest) -> str:
 
 
 def _counters(kind: Kind, subject: str, address: str) -> dict[str, int]:
-    """Map each counter's key to its limit; a limit of None switches that counter off."""
+    """Map each counter's key to its limit; a limit of None switches that counter off.
+
+    For `user_code` the subject is the sign-in session: its counter ignores the address.
+    """
     settings = identity_settings
-    limits = {("pair", subject, address): settings.AUTH_FAILURE_LIMIT,
-              ("address", "", address): settings.AUTH_FAILURE_LIMIT_PER_ADDRESS}
+    limits: dict[tuple[str, str, str], int | None]
+    if kind == "user_code":
+        limits = {("session", subject, ""): settings.DEVICE_USER_CODE_FAILURE_LIMIT_PER_SESSION,
+                  ("address", "", address): settings.DEVICE_USER_CODE_FAILURE_LIMIT_PER_ADDRESS}
+    else:
+        limits = {("pair", subject, address): settings.AUTH_FAILURE_LIMIT,
+                  ("address", "", address): settings.AUTH_FAILURE_LIMIT_PER_ADDRESS}
     # Hashed: ids and addresses are caller input, of any length and any characters.
     return {_key(kind, *parts): limit for parts, limit in limits.items() if limit is not None}
 
@@ -65,7 +75,8 @@ def _key(kind: str, scope: str, subject: str, address: str) -> str:
 def check_not_locked(kind: Kind, subject: str, address: str) -> None:
     """Raise TooManyRequests while this address has failed too often (for `subject`)."""
     settings = identity_settings
-    if settings.AUTH_FAILURE_LIMIT is None and settings.AUTH_FAILURE_LIMIT_PER_ADDRESS is None:
+    if kind != "user_code" and settings.AUTH_FAILURE_LIMIT is None \
+            and settings.AUTH_FAILURE_LIMIT_PER_ADDRESS is None:
         return
     try:
         if cache_is_shared():

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from identity.domain.client import Client
+from identity.domain.device import DeviceAuthorization
 from identity.domain.grants import Consent, PersistedGrant
 from identity.domain.keys import StoredKey
 from identity.domain.resources import Resources
@@ -76,6 +77,37 @@ class PersistedGrantStore(Protocol):
 
     def remove_all(self, subject_id: str, client_id: str) -> int:
         """Delete every grant of a user for a client."""
+        ...
+
+
+class DeviceFlowStore(Protocol):
+    """Device authorization requests (RFC 8628), keyed by the hashes of their two codes."""
+
+    def create(self, record: DeviceAuthorization, now: datetime) -> bool:
+        """Save a new request; False when a live request already has its user code."""
+        ...
+
+    def by_device_code(self, device_key: str) -> DeviceAuthorization | None:
+        """Return the request whose device code hashes to `device_key`, or None."""
+        ...
+
+    def by_user_code(self, user_key: str) -> DeviceAuthorization | None:
+        """Return the request whose user code hashes to `user_key`, or None."""
+        ...
+
+    def decide(self, record: DeviceAuthorization, now: datetime) -> bool:
+        """Record the user's decision (status, user, scopes) on a pending, unexpired request;
+        True only for the first decision, however many race."""
+        ...
+
+    def record_poll(self, device_key: str, seen: datetime | None, now: datetime,
+                    interval: int) -> bool:
+        """Note a poll at `now` with the request's `interval`, if its last poll is still `seen`;
+        False when another poll got there first."""
+        ...
+
+    def consume(self, device_key: str, now: datetime) -> bool:
+        """Mark an approved request used; True only for the first caller, however many race."""
         ...
 
 

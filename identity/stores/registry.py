@@ -17,6 +17,7 @@ from identity.stores.interfaces import (
     ClientStore,
     ConsentStore,
     CorsPolicy,
+    DeviceFlowStore,
     PersistedGrantStore,
     ResourceStore,
     SigningKeyStore,
@@ -40,6 +41,12 @@ def _configured(name: str) -> Any:
 def get_grant_store() -> PersistedGrantStore:
     """Return the configured persisted-grant store."""
     store: PersistedGrantStore = _configured("GRANT_STORE")
+    return store
+
+
+def get_device_store() -> DeviceFlowStore:
+    """Return the configured store of device authorization requests (RFC 8628)."""
+    store: DeviceFlowStore = _configured("DEVICE_FLOW_STORE")
     return store
 
 

@@ -85,7 +85,7 @@ def validate_authorize_request(params: Mapping[str, str], client: Client, redire
     response_mode = params.get("response_mode", "query")
     if response_mode != error_response_mode(params):
         raise InvalidRequest("response_mode must be query, fragment or form_post")
-    scopes, resources = _scopes(parse_scope(params.get("scope")), client, store)
+    scopes, resources = user_scopes(parse_scope(params.get("scope")), client, store)
     challenge, method = pkce.validate_challenge(client, params.get("code_challenge"),
                                                 params.get("code_challenge_method"))
     return ValidatedAuthorizeRequest(
@@ -122,8 +122,9 @@ def _max_age(value: str | None) -> int | None:
     return int(value)
 
 
-def _scopes(requested: tuple[str, ...], client: Client,
-            store: ResourceStore) -> tuple[tuple[str, ...], Resources]:
+def user_scopes(requested: tuple[str, ...], client: Client,
+                store: ResourceStore) -> tuple[tuple[str, ...], Resources]:
+    """Check the scopes a user is asked to grant (authorize, device authorization)."""
     if not requested:
         raise InvalidScope("scope is required")
     # offline_access follows AllowOfflineAccess, listed in AllowedScopes or not (IdentityServer).

@@ -30,6 +30,7 @@ from identity.validation.client_support import (
     unsupported_grant_problems,
     unsupported_problems,
 )
+from identity.validation.user_code import user_code_type_problem
 
 MAX_CLIENT_ID_LENGTH: Final = 200
 MAX_URI_LENGTH: Final = 2000
@@ -60,10 +61,9 @@ LIFETIME_BOUNDS: Final[dict[str, int]] = {
     "sliding_refresh_token_lifetime": 365 * DAY,
     "consent_lifetime": 10 * 365 * DAY,  # empty: never expires
     "user_sso_lifetime": 365 * DAY,
-    # Inert until PAR, device flow, CIBA and DPoP exist; bounded so that no absurd value waits.
     "pushed_authorization_lifetime": 10 * MINUTE,  # a one-time reference, like a code
     "device_code_lifetime": HOUR,
-    "ciba_lifetime": HOUR,
+    "ciba_lifetime": HOUR,  # inert until CIBA exists; bounded so that no absurd value waits
     "polling_interval": 5 * MINUTE,
     "dpop_clock_skew": HOUR,
 }
@@ -84,6 +84,9 @@ def validate_client(client: Client,
     problems += _duplicate_problems(client)
     problems += _secret_problems(client)
     problems += _lifetime_problems(client)
+    user_code = user_code_type_problem(client.user_code_type)
+    if user_code:
+        problems.append(ConfigProblem("user_code_type", user_code))
     for uri in client.redirect_uris:
         problems += [ConfigProblem("redirect_uris", m) for m in redirect_uri_problems(uri)]
     for uri in client.post_logout_redirect_uris:

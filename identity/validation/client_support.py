@@ -34,7 +34,7 @@ from identity.validation.jwk import parse_jwk
 
 # Grant types with a token-endpoint grant (refresh_token follows AllowOfflineAccess instead).
 SUPPORTED_GRANT_TYPES: Final = frozenset({GrantType.AUTHORIZATION_CODE,
-                                          GrantType.CLIENT_CREDENTIALS})
+                                          GrantType.CLIENT_CREDENTIALS, GrantType.DEVICE_CODE})
 _STRING_CLAIM_TYPES: Final = frozenset({CLAIM_VALUE_TYPE_STRING,
                                         "http://www.w3.org/2001/XMLSchema#string"})
 # Keys of the free-form Properties that the server reads, and the values it understands

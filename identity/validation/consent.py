@@ -13,6 +13,7 @@ from typing import Literal
 
 from identity.constants import StandardScope
 from identity.domain.requests import ValidatedAuthorizeRequest
+from identity.domain.resources import Resources
 from identity.validation.scopes import granted_resources
 
 ScopeKind = Literal["identity", "api", "offline"]
@@ -32,25 +33,37 @@ class ScopeChoice:
 
 def scope_choices(request: ValidatedAuthorizeRequest) -> list[ScopeChoice]:
     """Return the requested scopes as the consent form shows them: identity scopes first."""
+    return choices_for(request.scopes, request.resources)
+
+
+def choices_for(scopes: tuple[str, ...], resources: Resources) -> list[ScopeChoice]:
+    """Return `scopes` as a consent form shows them (the consent page, the device page)."""
     choices = [ScopeChoice(r.name, r.display_name or r.name, r.description or "",
                            # An OpenID request without `openid` would not be one.
                            r.required or r.name == StandardScope.OPENID, r.emphasize, "identity")
-               for r in request.resources.identity_resources if r.name in request.scopes]
+               for r in resources.identity_resources if r.name in scopes]
     choices += [ScopeChoice(s.name, s.display_name or s.name, s.description or "", s.required,
                             s.emphasize, "api")
-                for s in request.resources.api_scopes if s.name in request.scopes]
-    if StandardScope.OFFLINE_ACCESS in request.scopes:
+                for s in resources.api_scopes if s.name in scopes]
+    if StandardScope.OFFLINE_ACCESS in scopes:
         choices.append(ScopeChoice(StandardScope.OFFLINE_ACCESS, "Offline access",
                                    "Keep access while you are away", False, False, "offline"))
     return choices
+
+
+def chosen_scopes(scopes: tuple[str, ...], resources: Resources,
+                  chosen: Collection[str]) -> tuple[str, ...]:
+    """Return the scopes the person kept, in order: the required ones always, the others when
+    ticked. Names not asked for are ignored (a form can be edited)."""
+    kept = {c.name for c in choices_for(scopes, resources) if c.required or c.name in chosen}
+    return tuple(s for s in scopes if s in kept)
 
 
 def consented_scopes(request: ValidatedAuthorizeRequest,
                      chosen: Collection[str]) -> tuple[str, ...]:
     """Return the requested scopes the person kept, in the request's order: the required ones
     always, the others when ticked. Names not requested are ignored (a form can be edited)."""
-    kept = {c.name for c in scope_choices(request) if c.required or c.name in chosen}
-    return tuple(s for s in request.scopes if s in kept)
+    return chosen_scopes(request.scopes, request.resources, chosen)
 
 
 def narrowed(request: ValidatedAuthorizeRequest,

@@ -20,7 +20,8 @@ MAX_FIELDS: Final = 50
 # longer than any the server issues is an invalid grant (RFC 6749 §5.2), which is what clients
 # act on (an access token sent as refresh_token), not a malformed request.
 GRANT_VALUES: Final = {GrantType.AUTHORIZATION_CODE.value: "code",
-                       GrantType.REFRESH_TOKEN.value: "refresh_token"}
+                       GrantType.REFRESH_TOKEN.value: "refresh_token",
+                       GrantType.DEVICE_CODE.value: "device_code"}
 
 
 def parse_form(body: bytes, content_type: str, *, max_body: int,

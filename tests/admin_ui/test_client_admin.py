@@ -79,13 +79,19 @@ def test_add_without_a_kind_shows_the_chooser(admin_client: HttpClient) -> None:
     page = text_of(admin_client.get(ADD))
     for title in KIND_TITLES:
         assert title in page
-    for slug in ("machine", "web", "spa", "native", "custom"):
+    for slug in ("machine", "web", "spa", "native", "device", "custom"):
         assert f'href="?kind={slug}"' in page
-    # The device grant is refused by the server: offered disabled, not as a link.
-    assert 'href="?kind=device"' not in page
-    assert "not supported yet" in page
     assert 'name="client_id"' not in page
-    assert 'name="client_id"' not in admin_client.get(f"{ADD}?kind=device").content.decode()
+
+
+def test_device_form_opens_the_device_settings(admin_client: HttpClient) -> None:
+    page = admin_client.get(f"{ADD}?kind=device").content.decode()
+    fields = form_fields(admin_client.get(f"{ADD}?kind=device"))
+    assert fields["allowed_grant_types-0-grant_type"] == (
+        "urn:ietf:params:oauth:grant-type:device_code")
+    assert "require_client_secret" not in fields  # a public client by default
+    for name in ("user_code_type", "device_code_lifetime", "polling_interval"):
+        assert f'name="{name}"' in page
 
 
 def test_machine_form_defaults_and_its_client_gets_a_token(admin_client: HttpClient) -> None:
@@ -96,7 +102,8 @@ def test_machine_form_defaults_and_its_client_gets_a_token(admin_client: HttpCli
     assert fields["allowed_grant_types-0-grant_type"] == "client_credentials"
     assert fields["client_secrets-0-generate"] == "on"
     assert selected(page, "allowed_grant_types-0-grant_type") == [
-        "", "authorization_code", "*client_credentials"]
+        "", "authorization_code", "*client_credentials",
+        "urn:ietf:params:oauth:grant-type:device_code"]
 
     response = add_client(admin_client, "machine", client_id="svc.machine",
                           **{"allowed_scopes-0-scope": "api1"})
@@ -181,8 +188,11 @@ def test_kind_form_folds_what_does_not_matter(admin_client: HttpClient) -> None:
         assert f'name="{name}"' in page
     # Settings of features that do not exist are not offered at all.
     for name in ("back_channel_logout_uri", "coordinate_lifetime_with_user_session",
-                 "device_code_lifetime", "ciba_lifetime"):
+                 "ciba_lifetime"):
         assert f'name="{name}"' not in page
+    # The device flow's settings are folded under their own heading.
+    assert re.search(r'<details><summary>\s*<h2[^>]*>Advanced: device flow', page)
+    assert 'name="device_code_lifetime"' in page
 
 
 def test_change_view_shows_the_derived_kind(admin_client: HttpClient) -> None:

@@ -202,6 +202,12 @@ def test_a_jwk_secret_that_is_not_a_public_key_is_refused(value, words) -> None:
     assert words in messages[0]
 
 
+def test_unknown_user_code_type_is_named() -> None:
+    assert _fields(make_client(user_code_type="Emoji"))["user_code_type"] == [
+        "'Emoji' is not a user code type; use Numeric (9 digits) or Letters (8 letters, the "
+        "default when empty)."]
+
+
 def test_unknown_protocol_type_is_named() -> None:
     assert _fields(make_client(protocol_type="oauth1"))["protocol_type"] == [
         "'oauth1' is unknown; set it to oidc."]
@@ -225,9 +231,9 @@ def test_inert_or_honoured_values_are_accepted(overrides) -> None:
 
 @pytest.mark.parametrize(("grant", "expected"), [
     ("implicit", "implicit is not supported yet by this server; remove it (supported: "
-                 "authorization_code, client_credentials)."),
+                 "authorization_code, client_credentials, "
+                 "urn:ietf:params:oauth:grant-type:device_code)."),
     ("hybrid", "hybrid is not supported yet"), ("password", "password is not supported yet"),
-    ("urn:ietf:params:oauth:grant-type:device_code", "device_code is not supported yet"),
     ("urn:openid:params:grant-type:ciba", "ciba is not supported yet"),
     ("refresh_token", "refresh tokens follow AllowOfflineAccess; remove it and set "
                       "AllowOfflineAccess to true."),

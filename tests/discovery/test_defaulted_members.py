@@ -25,7 +25,8 @@ DEFAULTED = {
     "claim_types_supported": (["normal"], ["normal"]),
     "response_modes_supported": (["query", "fragment"], ["query", "fragment", "form_post"]),
     "grant_types_supported": (["authorization_code", "implicit"],
-                              ["authorization_code", "client_credentials", "refresh_token"]),
+                              ["authorization_code", "client_credentials", "refresh_token",
+                               "urn:ietf:params:oauth:grant-type:device_code"]),
     "token_endpoint_auth_methods_supported": ([BASIC], [BASIC, POST, JWT, NONE]),
     "revocation_endpoint_auth_methods_supported": ([BASIC], [BASIC, POST, JWT, NONE]),
     # RFC 8414 gives no default ("determined by other means"): say it.

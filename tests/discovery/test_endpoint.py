@@ -20,7 +20,8 @@ def test_document_lists_what_exists(client, seeded, identity_config, path) -> No
     assert doc["jwks_uri"] == "https://id.example.com/.well-known/openid-configuration/jwks"
     assert doc["authorization_endpoint"] == "https://id.example.com/connect/authorize"
     assert doc["grant_types_supported"] == ["authorization_code", "client_credentials",
-                                            "refresh_token"]
+                                            "refresh_token",
+                                            "urn:ietf:params:oauth:grant-type:device_code"]
     assert doc["token_endpoint_auth_methods_supported"] == [
         "client_secret_basic", "client_secret_post", "private_key_jwt", "none"]
     assert doc["response_types_supported"] == ["code"]
@@ -34,7 +35,9 @@ def test_document_lists_what_exists(client, seeded, identity_config, path) -> No
     assert doc["revocation_endpoint"] == "https://id.example.com/connect/revocation"
     assert doc["registration_endpoint"] == "https://id.example.com/connect/dcr"
     assert doc["pushed_authorization_request_endpoint"] == "https://id.example.com/connect/par"
-    for absent in ("device_authorization_endpoint", "check_session_iframe",
+    assert doc["device_authorization_endpoint"] == (
+        "https://id.example.com/connect/deviceauthorization")
+    for absent in ("check_session_iframe",
                    "backchannel_authentication_endpoint", "mtls_endpoint_aliases"):
         assert absent not in doc
 

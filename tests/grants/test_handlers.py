@@ -41,7 +41,8 @@ def _code_params(code: str, verifier: str | None = None) -> dict[str, str]:
 # --- the registry and the selection of a handler ----------------------------------------------
 
 def test_every_handler_is_registered_under_its_own_grant_type() -> None:
-    assert set(GRANT_HANDLERS) == {"authorization_code", "client_credentials", "refresh_token"}
+    assert set(GRANT_HANDLERS) == {"authorization_code", "client_credentials", "refresh_token",
+                                   "urn:ietf:params:oauth:grant-type:device_code"}
     for grant_type, handler in GRANT_HANDLERS.items():
         assert handler.grant_type == grant_type
         assert handler.parameters and handler.issues

@@ -160,7 +160,6 @@ def test_refresh_token_is_not_a_grant_type_to_list() -> None:
 
 
 @pytest.mark.parametrize("grant", ["implicit", "hybrid", "password",
-                                   "urn:ietf:params:oauth:grant-type:device_code",
                                    "urn:openid:params:grant-type:ciba"])
 def test_known_but_unimplemented_grants(grant: str) -> None:
     (problem,) = unsupported_grant_problems([grant, "client_credentials"])

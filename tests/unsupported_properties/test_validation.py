@@ -34,6 +34,8 @@ HONOURED = frozenset({
     # FAPI 2.0: PAR, signed request objects, DPoP (see docs/fapi.rst).
     "require_pushed_authorization", "pushed_authorization_lifetime", "require_request_object",
     "require_dpop", "dpop_clock_skew",
+    # The device authorization grant (see docs/device.rst).
+    "user_code_type", "device_code_lifetime", "polling_interval",
     # Honoured only as oidc / true / Iat, Nonce or IatAndNonce: other values are refused (see
     # unsupported_problems).
     "protocol_type", "enable_local_login", "dpop_validation_mode",
@@ -45,7 +47,7 @@ INERT = frozenset({
     "description", "client_uri", "logo_uri", "initiate_login_uri",  # display metadata
     "allow_access_tokens_via_browser",  # only for implicit/hybrid, which are refused
     "back_channel_logout_session_required",  # tunes back-channel logout, refused
-    "user_code_type", "device_code_lifetime", "ciba_lifetime", "polling_interval",  # grants refused
+    "ciba_lifetime",  # tunes CIBA, whose grant is refused
 })
 RECORD_COLUMNS = frozenset({"id", "created", "updated", "last_accessed", "non_editable"})
 

@@ -1,5 +1,5 @@
 """Delete expired and consumed persisted grants in small batches, safe while the server runs,
-signing keys that left the JWKS, and expired failure counters.
+expired device authorizations, signing keys that left the JWKS, and expired failure counters.
 
 Run it periodically (e.g. hourly from cron or a systemd timer). Each batch is its own short
 transaction, so it never holds locks for long and can be stopped at any time.
@@ -18,6 +18,7 @@ from django.db.models import Q
 from identity import clock
 from identity.domain.grants import GRANT_REFRESH_TOKEN
 from identity.models import PersistedGrant
+from identity.stores.orm_devices import delete_expired as delete_expired_devices
 from identity.stores.orm_throttle import delete_expired as delete_expired_counters
 from identity.stores.registry import get_signing_key_store
 
@@ -25,7 +26,8 @@ from identity.stores.registry import get_signing_key_store
 class Command(BaseCommand):
     help = ("Delete persisted grants that expired, and codes consumed longer ago than "
             "--consumed-grace, in batches of --batch-size. Rotated refresh tokens are kept "
-            "until they expire, so that a late reuse still revokes its family. Signing keys "
+            "until they expire, so that a late reuse still revokes its family. Expired device "
+            "authorizations, and signing keys "
             "past their expiry (revoked ones included) are deleted too.")
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -58,6 +60,13 @@ class Command(BaseCommand):
             if options["pause"]:
                 time.sleep(options["pause"])
         self.stdout.write(f"{total} expired or consumed grants deleted")
+        devices = 0
+        while deleted_now := delete_expired_devices(now, size):
+            devices += deleted_now
+            if options["pause"]:
+                time.sleep(options["pause"])
+        if devices:  # a line only when the device flow left something, as for counters below
+            self.stdout.write(f"{devices} expired device authorizations deleted")
         # A handful of rows at most: one statement. Revoked keys are kept until they would
         # have expired, so that the admin can still tell what a revoked kid was.
         expired_keys = get_signing_key_store().delete_expired(now)
