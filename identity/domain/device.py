@@ -2,7 +2,7 @@
 
 Spec: RFC 8628 §3.2 (device code, user code, interval), §3.3 (the user decides), §3.5 (polling).
 Both codes are kept only as hashes: `device_key` is the SHA-256 of the device code, `user_key`
-the SHA-256 of the normalised user code.
+the SHA-256 of the normalised user code (the database store keys it again with SECRET_KEY).
 """
 
 from __future__ import annotations

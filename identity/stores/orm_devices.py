@@ -11,9 +11,15 @@ from datetime import datetime
 
 from django.db import IntegrityError, transaction
 from django.db.models import Q
+from django.utils.crypto import salted_hmac
 
 from identity.domain.device import APPROVED, PENDING, DeviceAuthorization
 from identity.models import DeviceFlowCode
+
+
+def _keyed(user_key: str) -> str:
+    # User codes are few (about 2^35): their plain hashes could all be tried against a dump.
+    return salted_hmac("identity.device-user-code", user_key, algorithm="sha256").hexdigest()
 
 
 def _to_domain(row: DeviceFlowCode) -> DeviceAuthorization:
@@ -32,7 +38,8 @@ class OrmDeviceFlowStore:
     def create(self, record: DeviceAuthorization, now: datetime) -> bool:
         """Insert a request; an expired request holding the same user code gives way."""
         row = DeviceFlowCode(
-            device_key=record.device_key, user_key=record.user_key, client_id=record.client_id,
+            device_key=record.device_key, user_key=_keyed(record.user_key),
+            client_id=record.client_id,
             scopes=list(record.scopes), created=record.created, expires=record.expires,
             interval=record.interval, status=record.status)
         for _ in range(2):
@@ -42,7 +49,7 @@ class OrmDeviceFlowStore:
                 return True
             except IntegrityError:
                 # Unique among live codes: a dead request that still holds the code is removed.
-                if not DeviceFlowCode.objects.filter(user_key=record.user_key,
+                if not DeviceFlowCode.objects.filter(user_key=_keyed(record.user_key),
                                                      expires__lte=now).delete()[0]:
                     return False
         return False
@@ -54,7 +61,7 @@ class OrmDeviceFlowStore:
 
     def by_user_code(self, user_key: str) -> DeviceAuthorization | None:
         """Return the request of a user code's hash."""
-        row = DeviceFlowCode.objects.filter(user_key=user_key).first()
+        row = DeviceFlowCode.objects.filter(user_key=_keyed(user_key)).first()
         return _to_domain(row) if row is not None else None
 
     def decide(self, record: DeviceAuthorization, now: datetime) -> bool:

@@ -3,17 +3,16 @@
 Spec: RFC 8628 §6.1 (at least ~2^32 possibilities when attempts are limited; no characters that
 look alike; case-insensitive input; separators ignored). The default alphabet is 20 consonants
 (no vowels, so no words; no 0/O or 1/I): 8 of them give 20^8, about 2^34.6, shown XXXX-XXXX.
-IdentityServer's `Numeric` gives 9 digits (about 2^29.9). A code is stored and looked up by an
-HMAC of its normalised form keyed by SECRET_KEY: with so few possible codes a plain hash would give
-live codes away to anyone holding a database dump.
+IdentityServer's `Numeric` gives 9 digits (about 2^29.9). A code is looked up by the SHA-256 of
+its normalised form, which the database store keys with SECRET_KEY before storing it (with so few
+possible codes, a plain hash would give live codes away to anyone holding a database dump).
 """
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from typing import Final
-
-from django.utils.crypto import salted_hmac
 
 from identity.constants import UserCodeType
 
@@ -40,8 +39,7 @@ def normalise(typed: str) -> str:
 
 def user_code_key(typed: str) -> str:
     """Return the storage key of a user code, whatever its case and separators."""
-    return salted_hmac("identity.device-user-code", normalise(typed),
-                       algorithm="sha256").hexdigest()
+    return hashlib.sha256(normalise(typed).encode("utf-8")).hexdigest()
 
 
 def user_code_type_problem(kind: str | None) -> str | None:

@@ -6,6 +6,7 @@ Spec: RFC 8628 §3.1-3.5, §5.2 (a device code is bound to its client); RFC 6749
 
 from __future__ import annotations
 
+import hashlib
 import re
 
 import jwt
@@ -64,6 +65,10 @@ def test_codes_are_stored_only_as_hashes(client, devices) -> None:
     dump = database_text()
     assert body["device_code"] not in dump
     assert body["user_code"] not in dump and body["user_code"].replace("-", "") not in dump
+    # User codes are few enough to hash them all: the stored key must need SECRET_KEY too.
+    plain = hashlib.sha256(body["user_code"].replace("-", "").encode()).hexdigest()
+    assert plain not in dump
+    assert DeviceFlowCode.objects.filter(user_key__regex=r"^[0-9a-f]{64}$").count() == 1
 
 
 def test_public_client_sends_client_id(client, devices) -> None:
