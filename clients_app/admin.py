@@ -273,6 +273,7 @@ ADVANCED = (
         "sliding_refresh_token_lifetime", "update_access_token_claims_on_refresh"]),
     ("Advanced: logout and client claims", [
         "front_channel_logout_uri", "front_channel_logout_session_required",
+        "back_channel_logout_uri", "back_channel_logout_session_required",
         "always_send_client_claims", "client_claims_prefix", "pair_wise_subject_salt"]),
     ("Advanced: high security (FAPI 2.0)", [
         "require_pushed_authorization", "pushed_authorization_lifetime",
@@ -281,12 +282,12 @@ ADVANCED = (
         "user_code_type", "device_code_lifetime", "polling_interval"]),
     ("Record", ["created", "updated", "last_accessed"]),
 )
-# Settings of features that do not exist yet (CIBA, back-channel logout...): left out of the
-# form unless a stored value needs attention.
+# Settings of features that do not exist yet (CIBA...): left out of the form unless a stored
+# value needs attention.
 REFUSED = {u.field: u.message for u in UNSUPPORTED_PROPERTIES} | {
     "non_editable": models.NON_EDITABLE_UNSUPPORTED,
     "protocol_type": f"only {PROTOCOL_OIDC} is supported yet; set it to {PROTOCOL_OIDC}."}
-INERT = ("back_channel_logout_session_required", "ciba_lifetime")
+INERT = ("ciba_lifetime",)
 INERT_MESSAGE = "stored, but it has no effect yet: the feature it configures is not implemented."
 
 

@@ -17,7 +17,7 @@ from django.utils.html import format_html
 
 from identity import clock
 from identity.domain.keys import StoredKey
-from identity.models import AuditEvent, Consent, PersistedGrant, SigningKey
+from identity.models import AuditEvent, BackChannelLogout, Consent, PersistedGrant, SigningKey
 from identity.stores.orm_grants import revoke_grants
 from identity.stores.registry import get_key_ring
 
@@ -166,3 +166,12 @@ class AuditEventAdmin(_ReadOnly):
 
     def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False  # a trail that its readers could prune would prove nothing
+
+
+@admin.register(BackChannelLogout)
+class BackChannelLogoutAdmin(_ReadOnly):
+    """Back-channel logouts waiting for send_back_channel_logouts; deleting one gives it up."""
+
+    list_display = ["client_id", "uri", "attempts", "next_attempt_at", "last_error", "created"]
+    list_filter = ["client_id"]
+    search_fields = ["client_id", "subject", "session_id"]

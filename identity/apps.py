@@ -16,4 +16,7 @@ class IdentityConfig(AppConfig):
         """Register the system checks and the sign-in receivers."""
         from identity import checks  # noqa: F401 - registers checks on import
         from identity.endpoints import account  # noqa: F401 - connects user_login_failed
-        from identity.http import session  # noqa: F401 - connects user_logged_in
+        from identity.http import (
+            back_channel_logout,  # noqa: F401 - connects user_logged_out
+            session,  # noqa: F401 - connects user_logged_in
+        )

@@ -89,7 +89,28 @@ def check_identity_settings(app_configs: Any = None, **kwargs: Any) -> list[Chec
                             f"list of supported algorithms.",
                             hint=f"Use some of {', '.join(CLIENT_ALGORITHMS)}.",
                             id="identity.E008"))
+    errors.extend(_check_back_channel_logout(user))
     errors.extend(_check_admin_login())
+    return errors
+
+
+# Back-channel logout numbers and their least values: a zero timeout would make every POST fail
+# at once, and no worker would send nothing.
+_BACK_CHANNEL_MINIMUMS = {"BACK_CHANNEL_LOGOUT_TIMEOUT": 0.1, "BACK_CHANNEL_LOGOUT_WORKERS": 1,
+                          "BACK_CHANNEL_LOGOUT_TOKEN_LIFETIME": 1,
+                          "BACK_CHANNEL_LOGOUT_RETRIES": 0, "BACK_CHANNEL_LOGOUT_RETRY_DELAY": 0}
+
+
+def _check_back_channel_logout(user: dict[str, Any]) -> list[CheckMessage]:
+    errors: list[CheckMessage] = []
+    for key, least in _BACK_CHANNEL_MINIMUMS.items():
+        value = user.get(key, DEFAULTS[key])
+        whole = key != "BACK_CHANNEL_LOGOUT_TIMEOUT"
+        if isinstance(value, bool) or not isinstance(value, int if whole else int | float) \
+                or value < least:
+            errors.append(Error(f"IDENTITY[{key!r}] = {value!r} is not a number of at least "
+                                f"{least}.", hint=f"Set it to {DEFAULTS[key]!r} (the default) "
+                                "or another such number.", id="identity.E009"))
     return errors
 
 

@@ -143,6 +143,16 @@ DEFAULTS: Final[dict[str, Any]] = {
     "JWKS_URI_REFETCH_INTERVAL": 60,
     # Fetch jwks_uri over https only; False also allows http (development, tests).
     "JWKS_URI_REQUIRE_HTTPS": True,
+    # Seconds one back-channel logout POST may take; the sign-out waits at most about this long.
+    "BACK_CHANNEL_LOGOUT_TIMEOUT": 2.0,
+    # Logout POSTs sent at once when a user signs out (threads).
+    "BACK_CHANNEL_LOGOUT_WORKERS": 8,
+    # Seconds a logout token is valid after its iat.
+    "BACK_CHANNEL_LOGOUT_TOKEN_LIFETIME": 120,
+    # Times a failed logout is sent again by send_back_channel_logouts before giving up.
+    "BACK_CHANNEL_LOGOUT_RETRIES": 3,
+    # Seconds before the first retry; each later retry waits twice as long.
+    "BACK_CHANNEL_LOGOUT_RETRY_DELAY": 60,
 }
 IMPORT_STRINGS: Final = frozenset({
     "CLIENT_STORE", "RESOURCE_STORE", "CORS_POLICY", "USER_STORE", "USER_CLAIMS", "GRANT_STORE",

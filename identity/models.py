@@ -168,3 +168,26 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.actor} {self.action} {self.target_type} {self.target}"
+
+
+class BackChannelLogout(models.Model):
+    """A back-channel logout notification that a client has not acknowledged yet, kept to be
+    sent again by `send_back_channel_logouts`. It holds what re-minting the logout token needs,
+    never the token: a row is no bearer credential."""
+
+    client_id = models.CharField(max_length=200)
+    uri = models.CharField("back-channel logout URI", max_length=2000)
+    issuer = models.CharField(max_length=2000)
+    # The subject as this client knows it (pairwise when the client has a salt).
+    subject = models.CharField(max_length=200)
+    session_id = models.CharField("sid", max_length=200, blank=True)
+    created = models.DateTimeField()
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(db_index=True)
+    last_error = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["next_attempt_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.client_id} {self.uri} (attempt {self.attempts})"

@@ -94,6 +94,8 @@ def discovery_document(issuer: str, *, openid: bool) -> dict[str, Any]:
             "prompt_values_supported": sorted(PROMPTS),
             "frontchannel_logout_supported": True,
             "frontchannel_logout_session_supported": True,
+            "backchannel_logout_supported": True,
+            "backchannel_logout_session_supported": True,
         })
     return doc
 

@@ -77,7 +77,7 @@ def _sign_out(http: HttpRequest, store: ClientStore, issuer: str,
         frames.append(uri)
     if getattr(http, "user", None) is not None and http.user.is_authenticated:
         logger.info("user signed out, %d front-channel logout URIs", len(frames))
-    logout(http)
+    logout(http)  # also POSTs the back-channel logouts (identity.http.back_channel_logout)
     response = render(http, "identity/logged_out.html", {"frames": frames, "target": target})
     csp = "default-src 'none'; style-src 'self'; frame-ancestors 'none'"
     origins = sorted({"{0.scheme}://{0.netloc}".format(urlsplit(f)) for f in frames})

@@ -70,9 +70,6 @@ UNSUPPORTED_PROPERTIES: Final = (
                                           DPoPTokenExpirationValidationMode.IatAndNonce),
                  "Custom is not supported: it needs validation code of your own, which this "
                  "server has no place for; use Iat (1), Nonce (2) or IatAndNonce (3)."),
-    _Unsupported("back_channel_logout_uri", (None, ""), "a value is not supported yet: "
-                 "back-channel logout is not implemented, so this URI would never be called; "
-                 "remove it (FrontChannelLogoutUri is supported)."),
     _Unsupported("coordinate_lifetime_with_user_session", (None, False), "true is not supported "
                  "yet: token lifetimes are not tied to the user's session; leave it empty or "
                  "false."),

@@ -10,9 +10,8 @@ Choices the RFCs leave to the server:
 
 * a requested `scope` outside the policy is refused (`invalid_client_metadata`), never narrowed;
 * `software_statement` is refused with `unapproved_software_statement`: none is supported;
-* members whose feature does not exist yet (`backchannel_logout_uri`, the auth methods
-  `client_secret_jwt`, `tls_client_auth`, `self_signed_tls_client_auth`) are refused, naming the
-  member;
+* auth methods that do not exist yet (`client_secret_jwt`, `tls_client_auth`,
+  `self_signed_tls_client_auth`) are refused, naming the member;
 * `private_key_jwt` needs `jwks` or `jwks_uri`, never both (§2); such a client gets no shared
   secret: its keys are its secrets of type JWK (one per key), `jwks_uri` its Property JwksUri.
   Keys registered with another method are kept too (they may sign request objects);
@@ -67,12 +66,6 @@ _METHODS_HINT: Final = "use client_secret_basic, client_secret_post, private_key
 MAX_KEYS: Final = 10  # keys of `jwks`
 MAX_JWK_TEXT: Final = 4000  # characters of one key as stored (the secret's column)
 KEY_DESCRIPTION: Final = "registered by dynamic registration"
-# Members naming a feature this server does not have: refused, so no client relies on them.
-REFUSED_MEMBERS: Final = {
-    "backchannel_logout_uri": "is not supported yet: back-channel logout is not implemented, so "
-                              "this URI would never be called; remove it (frontchannel_logout_uri "
-                              "is supported).",
-}
 # Metadata with no column of the client: kept beside it as JSON.
 EXTRA_MEMBERS: Final = ("token_endpoint_auth_method", "contacts", "policy_uri", "tos_uri",
                         "software_id", "software_version")
@@ -86,6 +79,7 @@ _SCOPE_TOKEN: Final = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]+")
 _RFC_NAMES: Final = {
     "allowed_grant_types": "grant_types", "allowed_scopes": "scope",
     "front_channel_logout_uri": "frontchannel_logout_uri",
+    "back_channel_logout_uri": "backchannel_logout_uri",
     "require_client_secret": "token_endpoint_auth_method",
     "client_secrets": "token_endpoint_auth_method", "require_pkce": "token_endpoint_auth_method",
 }
@@ -122,6 +116,8 @@ class ClientMetadata:
     post_logout_redirect_uris: tuple[str, ...] = ()
     frontchannel_logout_uri: str | None = None
     frontchannel_logout_session_required: bool = True
+    backchannel_logout_uri: str | None = None
+    backchannel_logout_session_required: bool = True
     software_id: str | None = None
     software_version: str | None = None
     jwks: tuple[str, ...] = ()  # the public JWKs, each as the JSON text stored
@@ -203,9 +199,6 @@ def parse_metadata(document: Mapping[str, Any], policy: RegistrationPolicy, *,
         raise UnapprovedSoftwareStatement(
             "software statements are not supported by this server; register without "
             "software_statement.")
-    for member, message in REFUSED_MEMBERS.items():
-        if document.get(member) is not None:
-            raise _refuse(member, message)
     grant_types, response_types = _grant_and_response_types(document, policy)
     method = _auth_method(document, grant_types)
     jwks, jwks_uri = _keys(document, policy)
@@ -231,6 +224,9 @@ def parse_metadata(document: Mapping[str, Any], policy: RegistrationPolicy, *,
         frontchannel_logout_uri=_text(document, "frontchannel_logout_uri"),
         frontchannel_logout_session_required=_flag(
             document, "frontchannel_logout_session_required", True),
+        backchannel_logout_uri=_text(document, "backchannel_logout_uri"),
+        backchannel_logout_session_required=_flag(
+            document, "backchannel_logout_session_required", True),
         software_id=_text(document, "software_id", MAX_TEXT),
         software_version=_text(document, "software_version", MAX_TEXT),
         jwks=jwks, jwks_uri=jwks_uri,
@@ -425,6 +421,8 @@ def build_client(metadata: ClientMetadata, *, client_id: str, client_secrets: tu
         "post_logout_redirect_uris": metadata.post_logout_redirect_uris,
         "front_channel_logout_uri": metadata.frontchannel_logout_uri,
         "front_channel_logout_session_required": metadata.frontchannel_logout_session_required,
+        "back_channel_logout_uri": metadata.backchannel_logout_uri,
+        "back_channel_logout_session_required": metadata.backchannel_logout_session_required,
         "allowed_scopes": metadata.scope,
     }
     if base is None:
@@ -499,6 +497,8 @@ def metadata_document(registration: Registration) -> dict[str, Any]:
         "post_logout_redirect_uris": list(client.post_logout_redirect_uris) or None,
         "frontchannel_logout_uri": client.front_channel_logout_uri,
         "frontchannel_logout_session_required": client.front_channel_logout_session_required,
+        "backchannel_logout_uri": client.back_channel_logout_uri,
+        "backchannel_logout_session_required": client.back_channel_logout_session_required,
         "software_id": extra.get("software_id"),
         "software_version": extra.get("software_version"),
         "jwks": {"keys": keys} if keys else None,

@@ -186,9 +186,10 @@ def test_kind_form_folds_what_does_not_matter(admin_client: HttpClient) -> None:
     for name in ("require_dpop", "require_request_object", "require_pushed_authorization",
                  "dpop_validation_mode", "dpop_clock_skew", "pushed_authorization_lifetime"):
         assert f'name="{name}"' in page
-    # Settings of features that do not exist are not offered at all.
-    for name in ("back_channel_logout_uri", "coordinate_lifetime_with_user_session",
-                 "ciba_lifetime"):
+    # Back-channel logout is offered; settings of features that do not exist are not at all.
+    assert 'name="back_channel_logout_uri"' in page
+    assert 'name="back_channel_logout_session_required"' in page
+    for name in ("coordinate_lifetime_with_user_session", "ciba_lifetime"):
         assert f'name="{name}"' not in page
     # The device flow's settings are folded under their own heading.
     assert re.search(r'<details><summary>\s*<h2[^>]*>Advanced: device flow', page)
@@ -234,18 +235,18 @@ def test_stored_values_outside_the_lists_stay_shown(admin_client: HttpClient) ->
 
 def test_unsupported_setting_with_a_stored_value_is_shown_with_the_message(
         admin_client: HttpClient) -> None:
-    row = save_client(make_client("svc.backchannel"))
+    row = save_client(make_client("svc.coordinated"))
     plain = admin_client.get(f"{CLIENTS}{row.pk}/change/").content.decode()
-    assert 'name="back_channel_logout_uri"' not in plain
+    assert 'name="coordinate_lifetime_with_user_session"' not in plain
     assert "Not supported yet" not in plain
     models.Client.objects.filter(pk=row.pk).update(
-        back_channel_logout_uri="https://app.example.com/bcl", ciba_lifetime=60)
+        coordinate_lifetime_with_user_session=True, ciba_lifetime=60)
 
     page = text_of(admin_client.get(f"{CLIENTS}{row.pk}/change/"))
 
     assert "Not supported yet" in page
-    assert 'name="back_channel_logout_uri"' in page  # there to be fixed
-    assert "back-channel logout is not implemented" in page
+    assert 'name="coordinate_lifetime_with_user_session"' in page  # there to be fixed
+    assert "token lifetimes are not tied" in page
     assert 'name="ciba_lifetime"' in page
     assert "has no effect yet" in page
 

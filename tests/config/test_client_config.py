@@ -141,7 +141,6 @@ def test_message_names_client_and_field() -> None:
 # ---- properties whose feature does not exist yet -----------------------------------------------
 
 @pytest.mark.parametrize(("overrides", "field"), [
-    ({"back_channel_logout_uri": "https://app.example.com/bc"}, "BackChannelLogoutUri"),
     ({"coordinate_lifetime_with_user_session": True}, "CoordinateLifetimeWithUserSession"),
     ({"enable_local_login": False}, "EnableLocalLogin"),
     ({"allowed_identity_token_signing_algorithms": ("ES256",)},
@@ -218,6 +217,7 @@ def test_unknown_protocol_type_is_named() -> None:
     {"pushed_authorization_lifetime": 60}, {"user_code_type": "Numeric"},
     {"device_code_lifetime": 600}, {"ciba_lifetime": 120}, {"polling_interval": 5},
     {"allow_access_tokens_via_browser": True}, {"back_channel_logout_session_required": False},
+    {"back_channel_logout_uri": "https://app.example.com/bc"},
     {"coordinate_lifetime_with_user_session": False},
     {"identity_provider_restrictions": ("Google",)},
     {"initiate_login_uri": "https://app.example.com/login"},

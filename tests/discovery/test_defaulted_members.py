@@ -37,12 +37,12 @@ DEFAULTED = {
     "tls_client_certificate_bound_access_tokens": (False, False),
     "require_pushed_authorization_requests": (False, False),
     "require_signed_request_object": (False, False),
-    "backchannel_logout_supported": (False, False),
-    "backchannel_logout_session_supported": (False, False),
 }
 OPENID_ONLY = {
     "frontchannel_logout_supported": (False, True),
     "frontchannel_logout_session_supported": (False, True),
+    "backchannel_logout_supported": (False, True),
+    "backchannel_logout_session_supported": (False, True),
     # Required by OIDC Discovery, so there is no default to fall back on.
     "subject_types_supported": (None, ["public", "pairwise"]),
 }

@@ -203,7 +203,9 @@ def test_metadata_maps_onto_the_client(registered) -> None:
         "tos_uri": "https://app.example.com/t",
         "post_logout_redirect_uris": ["https://app.example.com/bye"],
         "frontchannel_logout_uri": "https://app.example.com/fc",
-        "frontchannel_logout_session_required": False, "software_id": "sw-1",
+        "frontchannel_logout_session_required": False,
+        "backchannel_logout_uri": "https://app.example.com/bc",
+        "backchannel_logout_session_required": False, "software_id": "sw-1",
         "software_version": "1.0"})
     stored = OrmClientStore().find_client_by_id(reply["client_id"])
     assert stored is not None
@@ -216,6 +218,10 @@ def test_metadata_maps_onto_the_client(registered) -> None:
     assert stored.post_logout_redirect_uris == ("https://app.example.com/bye",)
     assert stored.front_channel_logout_uri == "https://app.example.com/fc"
     assert stored.front_channel_logout_session_required is False
+    assert stored.back_channel_logout_uri == "https://app.example.com/bc"
+    assert stored.back_channel_logout_session_required is False
+    assert reply["backchannel_logout_uri"] == "https://app.example.com/bc"
+    assert reply["backchannel_logout_session_required"] is False
     assert stored.require_consent is True and stored.require_pkce is True
     assert reply["scope"] == "openid email offline_access"
     assert reply["token_endpoint_auth_method"] == "client_secret_post"

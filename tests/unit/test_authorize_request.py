@@ -230,7 +230,7 @@ def test_fapi_requirements_are_not_refused_here(overrides: dict[str, Any]) -> No
 
 @pytest.mark.parametrize("overrides", [
     {"coordinate_lifetime_with_user_session": True}, {"dpop_validation_mode": 0},
-    {"back_channel_logout_uri": "https://app.example.com/bcl"}, {"enable_local_login": False},
+    {"enable_local_login": False},
     {"protocol_type": "wsfed"},
 ])
 def test_client_configuration_the_server_cannot_honour_fails_closed(

@@ -35,8 +35,7 @@ def test_unsupported_value_is_refused_with_a_clear_message(
     assert not models.Client.objects.exists()
 
 
-UNSUPPORTED_FIELDS = {"coordinate_lifetime_with_user_session": "true",
-                      "back_channel_logout_uri": "https://app.example.com/bc"}
+UNSUPPORTED_FIELDS = {"coordinate_lifetime_with_user_session": "true"}
 
 
 def test_unsupported_settings_are_not_offered_and_posting_them_changes_nothing(
@@ -52,8 +51,7 @@ def test_unsupported_settings_are_not_offered_and_posting_them_changes_nothing(
 
     assert response.status_code == 302, text_of(response)
     row = models.Client.objects.get(client_id="svc.unsupported")
-    assert (row.coordinate_lifetime_with_user_session, row.back_channel_logout_uri,
-            row.enable_local_login) == (None, None, True)
+    assert (row.coordinate_lifetime_with_user_session, row.enable_local_login) == (None, True)
 
 
 def test_fapi_settings_are_offered_and_saved(admin_client: HttpClient, api1: Any) -> None:
@@ -87,20 +85,16 @@ def test_stored_unsupported_value_is_shown_and_refused_until_fixed(
         admin_client: HttpClient, api1: Any) -> None:
     admin_client.post(CLIENT_ADD, client_add_data(admin_client, "svc.bcl"))
     row = models.Client.objects.get(client_id="svc.bcl")
-    models.Client.objects.filter(pk=row.pk).update(
-        back_channel_logout_uri="https://app.example.com/bc", enable_local_login=False)
+    models.Client.objects.filter(pk=row.pk).update(enable_local_login=False)
     change = f"{CLIENT_ADD.removesuffix('add/')}{row.pk}/change/"
     fields = form_fields(admin_client.get(change))
 
     refused = admin_client.post(change, fields)
 
     assert refused.status_code == 200
-    assert "a value is not supported yet: back-channel logout is not implemented" in \
-        text_of(refused)
     assert "false is not supported yet: there are no external identity providers" in \
         text_of(refused)
-    fields["back_channel_logout_uri"] = ""
     fields["enable_local_login"] = "on"
     assert admin_client.post(change, fields).status_code == 302
     row.refresh_from_db()
-    assert (row.back_channel_logout_uri or None, row.enable_local_login) == (None, True)
+    assert row.enable_local_login is True

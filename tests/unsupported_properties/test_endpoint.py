@@ -73,9 +73,9 @@ def test_require_dpop_is_honoured_a_request_without_proof_gets_no_token(
     assert "access_token" not in response.json()
 
 
-def test_back_channel_logout_client_is_not_trusted_at_authorize(
+def test_session_coordinated_client_is_not_trusted_at_authorize(
         client, seeded, alice) -> None:
-    seeded(make_interactive_client(back_channel_logout_uri="https://app.example.com/bcl"))
+    seeded(make_interactive_client(coordinate_lifetime_with_user_session=True))
     login(client)
 
     response = authorize(client, **authorize_params(Pkce.new()))
@@ -84,10 +84,10 @@ def test_back_channel_logout_client_is_not_trusted_at_authorize(
     assert "unknown or disabled client" in response.content.decode()
 
 
-def test_back_channel_logout_redirects_an_error_when_the_store_does_not_validate(
+def test_session_coordinated_client_redirects_an_error_when_the_store_does_not_validate(
         client, seeded, alice, identity_config) -> None:
     identity_config(VALIDATE_CLIENTS_ON_READ=False)
-    seeded(make_interactive_client(back_channel_logout_uri="https://app.example.com/bcl"))
+    seeded(make_interactive_client(coordinate_lifetime_with_user_session=True))
     login(client)
 
     response = authorize(client, **authorize_params(Pkce.new()))

@@ -39,6 +39,8 @@ HONOURED = frozenset({
     # Honoured only as oidc / true / Iat, Nonce or IatAndNonce: other values are refused (see
     # unsupported_problems).
     "protocol_type", "enable_local_login", "dpop_validation_mode",
+    # Back-channel logout (see docs/back-channel-logout.rst).
+    "back_channel_logout_uri", "back_channel_logout_session_required",
     # Restricts external providers; there are none, so no sign-in can break it.
     "identity_provider_restrictions",
 })
@@ -46,7 +48,6 @@ REFUSED = frozenset(u.field for u in UNSUPPORTED_PROPERTIES)
 INERT = frozenset({
     "description", "client_uri", "logo_uri", "initiate_login_uri",  # display metadata
     "allow_access_tokens_via_browser",  # only for implicit/hybrid, which are refused
-    "back_channel_logout_session_required",  # tunes back-channel logout, refused
     "ciba_lifetime",  # tunes CIBA, whose grant is refused
 })
 RECORD_COLUMNS = frozenset({"id", "created", "updated", "last_accessed", "non_editable"})
@@ -93,8 +94,9 @@ def test_document_with_an_unsupported_value_is_refused(fields, expected) -> None
 def test_import_clients_refuses_and_writes_nothing(write_json) -> None:
     with pytest.raises(CommandError) as exc:
         call_command("import_clients", str(write_json(json.dumps(
-            _doc(BackChannelLogoutUri="https://app.example.com/bc")))))
-    assert "client 'legacy', BackChannelLogoutUri: a value is not supported yet" in str(exc.value)
+            _doc(CoordinateLifetimeWithUserSession=True)))))
+    assert "client 'legacy', CoordinateLifetimeWithUserSession: true is not supported yet" \
+        in str(exc.value)
     assert not models.Client.objects.filter(client_id="legacy").exists()
 
 
@@ -123,7 +125,7 @@ def test_clients_file_is_refused_by_the_system_check(write_json, identity_config
 
 @pytest.mark.parametrize(("column", "value"), [
     ("coordinate_lifetime_with_user_session", True), ("dpop_validation_mode", 0),
-    ("back_channel_logout_uri", "https://app.example.com/bc"), ("protocol_type", "saml2p"),
+    ("protocol_type", "saml2p"),
     ("non_editable", True), ("access_token_lifetime", 2_000_000_000),
 ])
 def test_admin_clean_refuses_on_the_field(column, value) -> None:
