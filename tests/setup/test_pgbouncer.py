@@ -23,7 +23,7 @@ ADMIN_URL = os.environ.get("PGBOUNCER_ADMIN_URL")
 
 pytestmark = [
     pytest.mark.skipif(not ADMIN_URL, reason="PGBOUNCER_ADMIN_URL is not set"),
-    pytest.mark.django_db(transaction=True),
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
 
 
