@@ -28,6 +28,7 @@ from identity import clock
 from identity.conf import identity_settings
 from identity.http import session as sessions
 from identity.http.issuer import get_issuer
+from identity.http.outbound import NO_REDIRECTS
 from identity.stores.interfaces import find_enabled_client
 from identity.stores.orm_back_channel_logouts import (
     PendingLogout,
@@ -145,15 +146,6 @@ def _body(pending: PendingLogout) -> bytes:
     return urlencode({"logout_token": mint_logout_token(get_key_ring(), claims)}).encode()
 
 
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    # The token goes to the registered URI only: a redirect could lead anywhere.
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None
-
-
-_OPENER: Final = urllib.request.build_opener(_NoRedirects)
-
-
 def _post(uri: str, body: bytes, timeout: float) -> str | None:
     """POST one logout token; return None on a 2xx answer, else what went wrong."""
     problems = web_uri_problems(uri)  # the client rules again: https, or http on loopback
@@ -162,7 +154,7 @@ def _post(uri: str, body: bytes, timeout: float) -> str | None:
     request = urllib.request.Request(uri, data=body, method="POST", headers={
         "Content-Type": "application/x-www-form-urlencoded", "Cache-Control": "no-store"})
     try:
-        with _OPENER.open(request, timeout=timeout) as response:
+        with NO_REDIRECTS.open(request, timeout=timeout) as response:
             response.read(MAX_RESPONSE_BYTES)
             status = int(response.status)
     except urllib.error.HTTPError as exc:  # 4xx, 5xx and unfollowed redirects

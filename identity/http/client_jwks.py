@@ -25,6 +25,7 @@ from django.core.cache import caches
 from identity.conf import identity_settings
 from identity.constants import JWKS_URI_PROPERTY, SecretType
 from identity.domain.client import Client
+from identity.http.outbound import NO_REDIRECTS
 from identity.validation.jwk import CLIENT_ALGORITHMS, ClientKey, parse_jwk
 
 logger = logging.getLogger(__name__)
@@ -92,7 +93,7 @@ def _fetch(uri: str) -> str | None:
     request = urllib.request.Request(uri, headers={"Accept": "application/json"})
     deadline = time.monotonic() + FETCH_TIMEOUT
     try:
-        with _OPENER.open(request, timeout=FETCH_TIMEOUT) as response:
+        with NO_REDIRECTS.open(request, timeout=FETCH_TIMEOUT) as response:
             body = _read_before(response, deadline)
     except (urllib.error.URLError, OSError, ValueError) as err:
         logger.warning("jwks_uri %s could not be fetched: %s", uri, err)
@@ -117,15 +118,6 @@ def _read_before(response: Any, deadline: float) -> bytes:
         chunks.append(chunk)
         size += len(chunk)
     return b"".join(chunks)
-
-
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    # A key set is fetched from the registered URI only: a redirect could lead anywhere.
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None
-
-
-_OPENER: Final = urllib.request.build_opener(_NoRedirects)
 
 
 @functools.lru_cache(maxsize=256)
