@@ -42,14 +42,19 @@ REDIS_DB = 6
 SECRET = "two-nodes-shared-secret-key-not-for-production"
 READY_TIMEOUT = 60.0
 # Clients besides the demo's (service.client, interactive, automation), so that a test that
-# disables one or locks one out leaves the others alone. Their secret is "secret".
+# disables one, edits one in the admin or locks one out leaves the others alone. Their secret
+# is "secret".
 EXTRA_CLIENTS = """{ "IdentityServer": { "Clients": [
   { "ClientId": "scale.disabled",
     "ClientSecrets": [ { "Value": "K7gNU3sdo+OL0wNhqoVWhr3g6s1xYv72ol/pe/Unols=" } ],
     "AllowedGrantTypes": [ "client_credentials" ], "AllowedScopes": [ "api1" ] },
   { "ClientId": "scale.guessed",
     "ClientSecrets": [ { "Value": "K7gNU3sdo+OL0wNhqoVWhr3g6s1xYv72ol/pe/Unols=" } ],
-    "AllowedGrantTypes": [ "client_credentials" ], "AllowedScopes": [ "api1" ] }
+    "AllowedGrantTypes": [ "client_credentials" ], "AllowedScopes": [ "api1" ] },
+  { "ClientId": "scale.edited",
+    "ClientSecrets": [ { "Value": "K7gNU3sdo+OL0wNhqoVWhr3g6s1xYv72ol/pe/Unols=" } ],
+    "AllowedGrantTypes": [ "client_credentials" ],
+    "AllowedScopes": [ "api1", "api2.read_only" ] }
 ] } }
 """
 
