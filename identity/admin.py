@@ -17,7 +17,17 @@ from django.utils.html import format_html
 
 from identity import clock
 from identity.domain.keys import StoredKey
-from identity.models import AuditEvent, BackChannelLogout, Consent, PersistedGrant, SigningKey
+from identity.http import server_side_sessions
+from identity.http.issuer import get_issuer
+from identity.models import (
+    AuditEvent,
+    BackChannelLogout,
+    Consent,
+    PersistedGrant,
+    ServerSideSession,
+    ServerSideSessionClient,
+    SigningKey,
+)
 from identity.stores.orm_grants import revoke_grants
 from identity.stores.registry import get_key_ring
 
@@ -128,6 +138,76 @@ class SigningKeyAdmin(_ReadOnly):
             "opts": self.model._meta, "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
             "keys": [(k, _stored(k).state(now)) for k in keys],
         })
+
+
+class _SessionClientFilter(admin.SimpleListFilter):
+    title = "client"
+    parameter_name = "client"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        ids = ServerSideSessionClient.objects.order_by("client_id").values_list(
+            "client_id", flat=True).distinct()[:200]
+        return [(c, c) for c in ids]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        if self.value():
+            return queryset.filter(clients__client_id=self.value())
+        return queryset
+
+
+@admin.register(ServerSideSession)
+class ServerSideSessionAdmin(_ReadOnly):
+    """Users' sign-in sessions, by user and client; ending one signs the browser out at its
+    next request and sends the session's clients back-channel logouts."""
+
+    list_display = ["user", "short_sid", "client_list", "created", "renewed", "expires",
+                    "user_agent"]
+    list_filter = [_SessionClientFilter]
+    list_select_related = ["user"]
+    search_fields = ["session_id", "clients__client_id"]
+    exclude = ["issuer"]
+    actions = ["end_selected", "end_users_sessions"]
+
+    def get_search_fields(self, request: HttpRequest) -> list[str]:
+        from django.contrib.auth import get_user_model
+
+        return [*self.search_fields, f"user__{get_user_model().USERNAME_FIELD}"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[ServerSideSession]:
+        return super().get_queryset(request).prefetch_related("clients")
+
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False  # a deleted row would end the session without telling its clients
+
+    def has_end_permission(self, request: HttpRequest) -> bool:
+        # Ending deletes the rows: the model's delete permission, the one Django would ask.
+        return request.user.has_perm("identity.delete_serversidesession")
+
+    @admin.display(description="sid")
+    def short_sid(self, obj: ServerSideSession) -> str:
+        return _abbreviated(obj.session_id, 8)
+
+    @admin.display(description="clients")
+    def client_list(self, obj: ServerSideSession) -> str:
+        return ", ".join(c.client_id for c in obj.clients.all()) or "-"
+
+    @admin.action(description="End selected sessions (sign out, notify their clients)",
+                  permissions=["end"])
+    def end_selected(self, request: HttpRequest, queryset: QuerySet[ServerSideSession]) -> None:
+        self._end(request, ServerSideSession.objects.filter(pk__in=queryset.values("pk")))
+
+    @admin.action(description="End every session of the selected sessions' users",
+                  permissions=["end"])
+    def end_users_sessions(self, request: HttpRequest,
+                           queryset: QuerySet[ServerSideSession]) -> None:
+        self._end(request, ServerSideSession.objects.filter(
+            user__in=queryset.values("user")))
+
+    def _end(self, request: HttpRequest, selected: QuerySet[ServerSideSession]) -> None:
+        ended = server_side_sessions.end(selected, fallback_issuer=get_issuer(request))
+        self.message_user(request, f"{len(ended)} session(s) ended: signed out at the browser's "
+                          "next request; clients with a back-channel logout URI notified.",
+                          messages.SUCCESS)
 
 
 def _abbreviated(text: str, length: int) -> str:

@@ -17,6 +17,6 @@ class IdentityConfig(AppConfig):
         from identity import checks  # noqa: F401 - registers checks on import
         from identity.endpoints import account  # noqa: F401 - connects user_login_failed
         from identity.http import (
-            back_channel_logout,  # noqa: F401 - connects user_logged_out
+            server_side_sessions,  # noqa: F401 - connects user_logged_out
             session,  # noqa: F401 - connects user_logged_in
         )

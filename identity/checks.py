@@ -90,7 +90,36 @@ def check_identity_settings(app_configs: Any = None, **kwargs: Any) -> list[Chec
                             hint=f"Use some of {', '.join(CLIENT_ALGORITHMS)}.",
                             id="identity.E008"))
     errors.extend(_check_back_channel_logout(user))
+    errors.extend(_check_sessions(user))
     errors.extend(_check_admin_login())
+    return errors
+
+
+SESSION_MIDDLEWARE = "identity.http.server_side_sessions.ServerSideSessionMiddleware"
+_AUTHENTICATION_MIDDLEWARE = "django.contrib.auth.middleware.AuthenticationMiddleware"
+
+
+def _check_sessions(user: dict[str, Any]) -> list[CheckMessage]:
+    errors: list[CheckMessage] = []
+    for key in ("SESSION_LIFETIME", "SESSION_IDLE_TIMEOUT"):
+        value = user.get(key, DEFAULTS[key])
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)
+                                  or value < 60):
+            errors.append(Error(f"IDENTITY[{key!r}] = {value!r} is not a number of seconds of "
+                                "at least 60, or None.",
+                                hint=f"Set it to {DEFAULTS[key]!r} (the default), another "
+                                "number of seconds, or None for no limit.", id="identity.E010"))
+    middleware = list(settings.MIDDLEWARE)
+    if SESSION_MIDDLEWARE not in middleware:
+        errors.append(CheckWarning(
+            f"{SESSION_MIDDLEWARE} is not in MIDDLEWARE: sessions ended in the admin or on the "
+            "grants page, and expired ones, stay signed in in their browsers.",
+            hint="Add it right after AuthenticationMiddleware.", id="identity.W003"))
+    elif _AUTHENTICATION_MIDDLEWARE in middleware and \
+            middleware.index(SESSION_MIDDLEWARE) < middleware.index(_AUTHENTICATION_MIDDLEWARE):
+        errors.append(Error(f"{SESSION_MIDDLEWARE} comes before AuthenticationMiddleware.",
+                            hint="Move it right after AuthenticationMiddleware: it needs the "
+                            "signed-in user.", id="identity.E011"))
     return errors
 
 

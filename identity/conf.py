@@ -153,6 +153,17 @@ DEFAULTS: Final[dict[str, Any]] = {
     "BACK_CHANNEL_LOGOUT_RETRIES": 3,
     # Seconds before the first retry; each later retry waits twice as long.
     "BACK_CHANNEL_LOGOUT_RETRY_DELAY": 60,
+    # ---- server-side sessions ----
+    # Seconds a sign-in session lasts from sign-in, whatever the activity (IdentityServer's
+    # CookieLifetime: 10 hours); None: no absolute limit.
+    "SESSION_LIFETIME": 36000,
+    # Seconds without any request of the browser after which a session ends; None: never.
+    "SESSION_IDLE_TIMEOUT": 7200,
+    # Revoke the refresh and reference tokens issued in a session when it ends (IdentityServer's
+    # CoordinateClientLifetimesWithUserSession); False: offline access outlives the session.
+    "SESSION_END_REVOKES_REFRESH_TOKENS": False,
+    # Send back-channel logouts when a session ends by expiry, not only when it is ended.
+    "EXPIRED_SESSIONS_TRIGGER_BACK_CHANNEL_LOGOUT": True,
 }
 IMPORT_STRINGS: Final = frozenset({
     "CLIENT_STORE", "RESOURCE_STORE", "CORS_POLICY", "USER_STORE", "USER_CLAIMS", "GRANT_STORE",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 
 
@@ -191,3 +192,45 @@ class BackChannelLogout(models.Model):
 
     def __str__(self) -> str:
         return f"{self.client_id} {self.uri} (attempt {self.attempts})"
+
+
+class ServerSideSession(models.Model):
+    """A user's sign-in session, kept in the database so that it can be listed and ended from
+    anywhere (IdentityServer's server-side sessions). The browser's Django session names it by
+    `session_id` (the OIDC `sid`); every request of that browser checks the row is still there
+    and not expired, so ending a session here signs the browser out on any node.
+
+    `issuer` is the one the person signed in under: a session that expires with nobody's
+    request at hand still gets logout tokens with the right `iss`."""
+
+    session_id = models.CharField("sid", max_length=100, unique=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                             related_name="+")
+    issuer = models.CharField(max_length=2000)
+    user_agent = models.CharField(max_length=200, blank=True)
+    created = models.DateTimeField()
+    renewed = models.DateTimeField(help_text="Last activity seen, to the minute.")
+    expires = models.DateTimeField(null=True, blank=True, db_index=True)
+
+    class Meta:
+        ordering = ["-renewed", "pk"]
+        verbose_name = "server-side session"
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.session_id[:8]}…"
+
+
+class ServerSideSessionClient(models.Model):
+    """A client the user signed in to during a server-side session."""
+
+    session = models.ForeignKey(ServerSideSession, on_delete=models.CASCADE,
+                                related_name="clients")
+    client_id = models.CharField(max_length=200)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["session", "client_id"],
+                                               name="uniq_session_client")]
+        indexes = [models.Index(fields=["client_id"], name="session_client_idx")]
+
+    def __str__(self) -> str:
+        return self.client_id

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib.auth import logout
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.signals import user_login_failed
@@ -16,15 +17,19 @@ from django.views.decorators.http import require_http_methods
 
 from identity.conf import identity_settings
 from identity.errors import InvalidRequest, TooManyRequests
-from identity.http import throttling
+from identity.http import server_side_sessions, throttling
+from identity.http import session as sessions
 from identity.http.branding import branding, client_of_authorize_url
 from identity.http.csrf import no_referrer_form
+from identity.http.issuer import get_issuer
 from identity.http.rendering import error_page, html_headers
 from identity.http.session import signed_in_required
+from identity.stores import orm_sessions
 from identity.stores.interfaces import find_enabled_client
 from identity.stores.orm_users import account_key
 from identity.stores.registry import get_client_store, get_consent_store, get_grant_store
 
+SID_LENGTH = 100  # the sid column; a longer value names no session
 ACCOUNT_NAME_LIMIT = 150  # Django's user name length; longer input names no account
 LOCKED_MESSAGE = gettext_lazy(
     "Too many failed sign-in attempts. Wait a few minutes and try again.")
@@ -76,6 +81,15 @@ class LoginView(auth_views.LoginView):
         context["branding"] = branding(client_of_authorize_url(str(context.get("next") or "")))
         return context
 
+    def form_valid(self, form: AuthenticationForm) -> HttpResponse:
+        current = getattr(self.request, "user", None)
+        if current is not None and current.is_authenticated and \
+                current.pk != form.get_user().pk:
+            # Another person signs in on this browser: the first one's session ends here, with
+            # its logouts, rather than being dropped by Django's login() without a word.
+            logout(self.request)
+        return super().form_valid(form)
+
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         refused = sign_in_refusal(request)
         if refused is not None:
@@ -112,25 +126,66 @@ login_page = no_referrer_form(LoginView.as_view())
 @signed_in_required
 @require_http_methods(["GET", "POST"])
 def grants_page(http: HttpRequest) -> HttpResponse:
-    """List the applications the user granted access to, and revoke one."""
-    subject = str(http.user.pk)
-    consents = get_consent_store()
+    """List the applications the user granted access to and the user's sign-in sessions;
+    revoke an application, end a session, or sign out everywhere."""
     if http.method == "POST":
-        client_id = http.POST.get("client_id", "")
-        if (not client_id or "\x00" in client_id
-                or len(client_id) > identity_settings.INPUT_LENGTHS.get(
-                    "client_id", identity_settings.DEFAULT_INPUT_LENGTH)):
-            return error_page(http, InvalidRequest("choose an application to revoke"))
-        with transaction.atomic():  # never the consent gone and the tokens still alive
-            consents.remove(subject, client_id)
-            get_grant_store().remove_all(subject, client_id)
-        return redirect("identity:grants")
+        action = http.POST.get("action", "revoke")
+        if action == "sign_out_everywhere":
+            return _sign_out_everywhere(http)
+        if action == "end_session":
+            return _end_session(http)
+        return _revoke(http)
+    subject = str(http.user.pk)
     store = get_client_store()
     rows = []
-    for consent in consents.for_subject(subject):
+    for consent in get_consent_store().for_subject(subject):
         client = find_enabled_client(store, consent.client_id)
         rows.append({"client_id": consent.client_id,
                      "name": (client.client_name if client else None) or consent.client_id,
                      "scopes": consent.scopes, "created": consent.created,
                      "expires": consent.expires})
-    return html_headers(render(http, "identity/grants.html", {"grants": rows}))
+    current = http.session.get(sessions.SESSION_ID)
+    session_rows = [{"sid": s.session_id, "current": s.session_id == current,
+                     "created": s.created, "renewed": s.renewed, "user_agent": s.user_agent,
+                     "clients": [_client_name(store, c.client_id) for c in s.clients.all()]}
+                    for s in orm_sessions.of_user(str(http.user.pk)).prefetch_related("clients")]
+    return html_headers(render(http, "identity/grants.html",
+                               {"grants": rows, "sessions": session_rows}))
+
+
+def _client_name(store: Any, client_id: str) -> str:
+    client = find_enabled_client(store, client_id)
+    return (client.client_name if client else None) or client_id
+
+
+def _revoke(http: HttpRequest) -> HttpResponse:
+    client_id = http.POST.get("client_id", "")
+    if (not client_id or "\x00" in client_id
+            or len(client_id) > identity_settings.INPUT_LENGTHS.get(
+                "client_id", identity_settings.DEFAULT_INPUT_LENGTH)):
+        return error_page(http, InvalidRequest("choose an application to revoke"))
+    subject = str(http.user.pk)
+    with transaction.atomic():  # never the consent gone and the tokens still alive
+        get_consent_store().remove(subject, client_id)
+        get_grant_store().remove_all(subject, client_id)
+    return redirect("identity:grants")
+
+
+def _end_session(http: HttpRequest) -> HttpResponse:
+    """End another of the user's sessions (the user's own, never anyone else's)."""
+    sid = http.POST.get("sid", "")
+    if not sid or "\x00" in sid or len(sid) > SID_LENGTH:
+        return error_page(http, InvalidRequest("choose a session to end"))
+    if sid == http.session.get(sessions.SESSION_ID):
+        return _sign_out_everywhere(http, others=False)
+    server_side_sessions.end(orm_sessions.of_user(str(http.user.pk)).filter(session_id=sid),
+                             fallback_issuer=get_issuer(http))
+    return redirect("identity:grants")
+
+
+def _sign_out_everywhere(http: HttpRequest, others: bool = True) -> HttpResponse:
+    if others:
+        server_side_sessions.end(orm_sessions.of_user(str(http.user.pk)),
+                                 fallback_issuer=get_issuer(http))
+    logout(http)  # this browser: its session ends (if not ended just now) and it signs out
+    return html_headers(render(http, "identity/logged_out.html", {"frames": [], "target": None}))

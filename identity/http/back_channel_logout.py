@@ -1,9 +1,9 @@
 """Back-channel logout: when a user signs out, POST a logout token to every client of the
 session that registered a BackChannelLogoutUri.
 
-Every sign-out goes through Django's `logout()` (the end-session endpoint, the account pages,
-Django's own LogoutView), which sends `user_logged_out` while the session still names its
-clients; that signal is the one hook. The POSTs run in parallel with a timeout each and a
+Every end of a sign-in session goes through `identity.http.server_side_sessions` (a sign-out
+by Django's `logout()`, an administrator, the user on another device, expiry), which calls
+`send` with the session's clients. The POSTs run in parallel with a timeout each and a
 bounded total wait, so a slow or dead client never holds up the person signing out. Failures are
 kept in the database and sent again by `send_back_channel_logouts`.
 
@@ -18,16 +18,11 @@ import urllib.error
 import urllib.request
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from datetime import datetime, timedelta
-from typing import Any, Final
+from typing import Final
 from urllib.parse import urlencode
-
-from django.contrib.auth.signals import user_logged_out
-from django.http import HttpRequest
 
 from identity import clock
 from identity.conf import identity_settings
-from identity.http import session as sessions
-from identity.http.issuer import get_issuer
 from identity.http.outbound import NO_REDIRECTS
 from identity.stores.interfaces import find_enabled_client
 from identity.stores.orm_back_channel_logouts import (
@@ -37,6 +32,7 @@ from identity.stores.orm_back_channel_logouts import (
     record_failures,
     record_retry,
 )
+from identity.stores.orm_sessions import EndedSession
 from identity.stores.registry import get_client_store, get_key_ring
 from identity.tokens.logout_token import logout_token_claims, mint_logout_token
 from identity.tokens.subject import subject_for
@@ -48,21 +44,20 @@ MAX_RESPONSE_BYTES: Final = 1024  # read of a client's answer: its status is wha
 GRACE: Final = 0.5
 
 
-def session_logouts(http: HttpRequest, user: Any) -> list[PendingLogout]:
+def logouts_for(session: EndedSession) -> list[PendingLogout]:
     """Return a logout for each enabled client of the session with a BackChannelLogoutUri."""
-    sid = http.session.get(sessions.SESSION_ID)
-    issuer = get_issuer(http)
     store = get_client_store()
     logouts = []
-    for client_id in sessions.session_clients(http):
+    for client_id in session.client_ids:
         client = find_enabled_client(store, client_id)
         if client is None or not client.back_channel_logout_uri:
             continue
         # sid is sent whenever known; BackChannelLogoutSessionRequired only says the client
         # needs it, and a sign-in session here always has one.
         logouts.append(PendingLogout(
-            client_id=client.client_id, uri=client.back_channel_logout_uri, issuer=issuer,
-            subject=subject_for(client, str(user.pk)), session_id=str(sid) if sid else None))
+            client_id=client.client_id, uri=client.back_channel_logout_uri,
+            issuer=session.issuer, subject=subject_for(client, session.user_id),
+            session_id=session.session_id or None))
     return logouts
 
 
@@ -175,22 +170,13 @@ def _log_attempt(pending: PendingLogout, attempt: int, error: str | None) -> Non
                        pending.client_id, pending.uri, attempt, error)
 
 
-def notify_clients(sender: Any, request: HttpRequest | None, user: Any, **kwargs: Any) -> None:
-    """On sign-out, send the session's back-channel logouts and keep the failed ones."""
-    if request is None or user is None or not hasattr(request, "session"):
-        return
-    try:
-        logouts = session_logouts(request, user)
-        failed = deliver(logouts)
-        if failed and int(identity_settings.BACK_CHANNEL_LOGOUT_RETRIES) == 0:
-            for pending, _error in failed:
-                logger.warning("back-channel logout to client %r at %s given up after 1 attempt",
-                               pending.client_id, pending.uri)
-        elif failed:
-            now = clock.now()
-            record_failures(failed, now, first_retry_at(now))
-    except Exception:  # the person is signed out regardless; the failure is for operators
-        logger.exception("back-channel logout failed")
-
-
-user_logged_out.connect(notify_clients, dispatch_uid="identity-back-channel-logout")
+def send(logouts: list[PendingLogout]) -> None:
+    """Deliver logouts now and keep the failed ones for send_back_channel_logouts."""
+    failed = deliver(logouts)
+    if failed and int(identity_settings.BACK_CHANNEL_LOGOUT_RETRIES) == 0:
+        for pending, _error in failed:
+            logger.warning("back-channel logout to client %r at %s given up after 1 attempt",
+                           pending.client_id, pending.uri)
+    elif failed:
+        now = clock.now()
+        record_failures(failed, now, first_retry_at(now))

@@ -16,6 +16,7 @@ from django.shortcuts import resolve_url
 
 from identity import clock
 from identity.domain.requests import SignInRequirement, UserSession
+from identity.stores import orm_sessions
 
 AUTH_TIME = "identity.auth_time"
 SESSION_ID = "identity.sid"
@@ -23,6 +24,8 @@ AMR = "identity.amr"
 CLIENTS = "identity.clients"
 CONSENTED = "identity.consented"
 USED_SIGN_INS = "identity.used_sign_ins"
+# Set once the session has its server-side row (identity.http.server_side_sessions).
+SERVER_SIDE = "identity.server_side"
 
 # Sign-in tickets used for a code, remembered so that a replayed return URL asks again; older
 # ones fall off, and a ticket expires after its lifetime anyway.
@@ -33,13 +36,23 @@ _TICKET_SALT: Final = "identity.sign-in-ticket"
 
 
 def record_login(sender: Any, request: HttpRequest, user: Any, **kwargs: Any) -> None:
-    """Start a sign-in session: when, how, and a fresh session id (OIDC `sid`)."""
+    """Start a sign-in session: when, how, a fresh session id (OIDC `sid`), and its row in
+    the database. Signing in again as the same user replaces the session, clients kept."""
     if request is None or not hasattr(request, "session"):
         return
+    from identity.http import server_side_sessions  # local: it builds on this module
+
+    clients: tuple[str, ...] = ()
+    earlier = request.session.get(SESSION_ID)
+    if earlier and request.session.get(SERVER_SIDE):
+        # Replaced, not ended: the same person in the same browser, so no logout is due.
+        replaced = orm_sessions.take(orm_sessions.by_sid(str(earlier)))
+        clients = replaced[0].client_ids if replaced else ()
     request.session[AUTH_TIME] = clock.timestamp()
     request.session[SESSION_ID] = secrets.token_urlsafe(16)
     request.session[AMR] = ["pwd"]
-    request.session[CLIENTS] = []
+    request.session[CLIENTS] = list(clients)
+    server_side_sessions.start(request, user, request.session[SESSION_ID], client_ids=clients)
 
 
 user_logged_in.connect(record_login, dispatch_uid="identity-record-login")
@@ -63,6 +76,8 @@ def remember_client(http: HttpRequest, client_id: str) -> None:
     if client_id not in clients:
         clients.append(client_id)
         http.session[CLIENTS] = clients
+        if http.session.get(SERVER_SIDE):
+            orm_sessions.add_client(str(http.session[SESSION_ID]), client_id)
 
 
 def session_clients(http: HttpRequest) -> list[str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
@@ -30,10 +31,11 @@ def app(client_id: str, port: int, **overrides: Any) -> Any:
         client_id, redirect_uris=(f"http://localhost:{port}/signin-oidc",), **overrides)
 
 
-def sign_in_all(client: Any, apps: dict[str, int]) -> dict[str, dict[str, Any]]:
-    """Sign alice in, then in to each client; return each client's ID token claims, with the
-    token itself as `_raw`."""
-    login(client)
+def sign_in_all(client: Any, apps: dict[str, int],
+                sign_in: Callable[[Any], None] = login) -> dict[str, dict[str, Any]]:
+    """Sign alice in (with `sign_in`), then in to each client; return each client's ID token
+    claims, with the token itself as `_raw`."""
+    sign_in(client)
     claims = {}
     for cid, port in apps.items():
         token = sign_in_to(client, cid, f"http://localhost:{port}/signin-oidc")["id_token"]

@@ -502,6 +502,10 @@ def test_login_receiver_is_connected_when_apps_are_ready() -> None:
 import django
 django.setup()
 from django.contrib.auth.signals import user_logged_in
+from identity.stores import orm_sessions
+
+started = []
+orm_sessions.start = lambda *args, **kwargs: started.append(args)  # no database here
 
 class User:
     pk = 1
@@ -509,12 +513,16 @@ class User:
 
 class Request:
     session = {}
+    META = {}
+    def build_absolute_uri(path): return "http://testserver/"
 
 user_logged_in.send(sender=User, request=Request, user=User())
-print(" ".join(sorted(Request.session)))
+print(" ".join(sorted(Request.session)), len(started))
 """
     env = {"DJANGO_SETTINGS_MODULE": "settings.test", "PATH": "/usr/bin:/bin"}
     result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env,
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
-    assert "identity.sid" in result.stdout.split()
+    words = result.stdout.split()
+    assert "identity.sid" in words and "identity.server_side" in words
+    assert words[-1] == "1"  # and its server-side row

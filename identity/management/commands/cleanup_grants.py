@@ -1,5 +1,6 @@
 """Delete expired and consumed persisted grants in small batches, safe while the server runs,
-expired device authorizations, signing keys that left the JWKS, and expired failure counters.
+expired device authorizations, signing keys that left the JWKS, and expired failure counters;
+and end expired sign-in sessions, which sends their back-channel logouts.
 
 Run it periodically (e.g. hourly from cron or a systemd timer). Each batch is its own short
 transaction, so it never holds locks for long and can be stopped at any time.
@@ -8,7 +9,7 @@ transaction, so it never holds locks for long and can be stopped at any time.
 from __future__ import annotations
 
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
@@ -17,10 +18,14 @@ from django.db.models import Q
 
 from identity import clock
 from identity.domain.grants import GRANT_REFRESH_TOKEN
-from identity.models import PersistedGrant
+from identity.http import server_side_sessions
+from identity.models import PersistedGrant, ServerSideSession
+from identity.stores import orm_sessions
 from identity.stores.orm_devices import delete_expired as delete_expired_devices
 from identity.stores.orm_throttle import delete_expired as delete_expired_counters
 from identity.stores.registry import get_signing_key_store
+
+SESSION_BATCH = 500
 
 
 class Command(BaseCommand):
@@ -28,7 +33,8 @@ class Command(BaseCommand):
             "--consumed-grace, in batches of --batch-size. Rotated refresh tokens are kept "
             "until they expire, so that a late reuse still revokes its family. Expired device "
             "authorizations, and signing keys "
-            "past their expiry (revoked ones included) are deleted too.")
+            "past their expiry (revoked ones included) are deleted too. Expired sign-in "
+            "sessions are ended, with back-channel logouts to their clients.")
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--batch-size", type=int, default=5000)
@@ -67,6 +73,9 @@ class Command(BaseCommand):
                 time.sleep(options["pause"])
         if devices:  # a line only when the device flow left something, as for counters below
             self.stdout.write(f"{devices} expired device authorizations deleted")
+        sessions = self._end_expired_sessions(now, size, options["pause"])
+        if sessions:
+            self.stdout.write(f"{sessions} expired sign-in sessions ended")
         # A handful of rows at most: one statement. Revoked keys are kept until they would
         # have expired, so that the admin can still tell what a revoked kid was.
         expired_keys = get_signing_key_store().delete_expired(now)
@@ -74,3 +83,20 @@ class Command(BaseCommand):
         counters = delete_expired_counters(now)
         if counters:  # only servers whose cache is not shared count failures in the database
             self.stdout.write(f"{counters} expired failure counters deleted")
+
+    def _end_expired_sessions(self, now: datetime, size: int, pause: float) -> int:
+        # Smaller batches: each ended session may mean back-channel POSTs before the next.
+        size = min(size, SESSION_BATCH)
+        total = 0
+        while True:
+            batch = list(orm_sessions.expired(now, *server_side_sessions.lifetimes())
+                         .order_by("pk").values_list("pk", flat=True)[:size])
+            if not batch:
+                return total
+            ended = server_side_sessions.end(ServerSideSession.objects.filter(pk__in=batch),
+                                             expired=True)
+            if not ended:  # another runner took them all meanwhile
+                return total
+            total += len(ended)
+            if pause:
+                time.sleep(pause)
