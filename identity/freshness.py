@@ -26,6 +26,7 @@ from identity.conf import identity_settings
 logger = logging.getLogger(__name__)
 SHARED_BACKENDS: Final = frozenset({
     "django.core.cache.backends.redis.RedisCache",
+    "identity.redis_cache.RedisCache",
     "django.core.cache.backends.memcached.PyMemcacheCache",
     "django.core.cache.backends.memcached.PyLibMCCache",
     "django.core.cache.backends.db.DatabaseCache",

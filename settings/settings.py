@@ -120,6 +120,8 @@ for _name in ("key_prefix", "timeout", "version"):
     if _name in CACHES["default"]:
         CACHES["default"][_name.upper()] = CACHES["default"].pop(_name)
 if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+    # Django's backend with one redis-py client per connection pool, not one per call.
+    CACHES["default"]["BACKEND"] = "identity.redis_cache.RedisCache"
     # redis-py waits forever by default: a Redis that stops answering would hold every worker.
     # With a bound, the caches fall back to the database and the counters fail open.
     _options = CACHES["default"].setdefault("OPTIONS", {})

@@ -64,7 +64,7 @@ def test_database_cache_and_clients_file_come_from_the_environment(tmp_path) -> 
         IDENTITY_CLIENTS_FILE=str(tmp_path / "c.json"),
     ).stdout)
     assert out["db"] == "django.db.backends.postgresql"
-    assert out["cache"] == "django.core.cache.backends.redis.RedisCache"
+    assert out["cache"] == "identity.redis_cache.RedisCache"  # Django's, reusing its clients
     assert out["file"] == str(tmp_path / "c.json")
     assert out["prefix"] == "tenant-a"
     # Bounded waits on Redis unless CACHE_URL says otherwise (tests/faults: a Redis that hangs).
