@@ -27,7 +27,12 @@ from django.http import HttpRequest
 from identity import clock
 from identity.conf import identity_settings
 from identity.errors import TooManyRequests
-from identity.freshness import cache_is_shared, last_lock_started
+from identity.freshness import (
+    cache_get_many,
+    cache_is_shared,
+    forget_cached,
+    last_lock_started,
+)
 
 logger = logging.getLogger(__name__)
 Kind = Literal["client", "login", "user_code"]
@@ -67,6 +72,11 @@ def _counters(kind: Kind, subject: str, address: str) -> dict[str, int]:
     return {_key(kind, *parts): limit for parts, limit in limits.items() if limit is not None}
 
 
+def counter_keys(kind: Kind, subject: str, address: str) -> list[str]:
+    """Return the cache keys check_not_locked reads for `subject` from `address`."""
+    return list(_counters(kind, subject, address))
+
+
 def _key(kind: str, scope: str, subject: str, address: str) -> str:
     digest = hashlib.sha256(f"{kind}\x00{scope}\x00{subject}\x00{address}".encode()).hexdigest()
     return f"identity:fail:{KEY_VERSION}:{digest[:40]}"
@@ -81,7 +91,7 @@ def check_not_locked(kind: Kind, subject: str, address: str) -> None:
     try:
         if cache_is_shared():
             counters = _counters(kind, subject, address)
-            counts = caches[identity_settings.CACHE_ALIAS].get_many(list(counters))
+            counts = cache_get_many(list(counters))
         else:
             from identity.stores.orm_throttle import counts as stored_counts
 
@@ -106,6 +116,7 @@ def record_failure(kind: Kind, subject: str, address: str) -> None:
     try:
         if cache_is_shared():
             _increment_cached(list(counters), window)
+            forget_cached(list(counters))
         else:
             from identity.stores.orm_generation import record_lock
             from identity.stores.orm_throttle import increment

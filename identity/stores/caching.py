@@ -27,7 +27,7 @@ from django.core.cache import caches
 from identity.conf import identity_settings
 from identity.domain.client import Client
 from identity.domain.resources import Resources
-from identity.freshness import cache_is_shared, current_generation
+from identity.freshness import cache_get, cache_is_shared, current_generation, forget_cached
 from identity.stores.interfaces import ClientStore, ResourceStore
 from identity.stores.memory import InMemoryResourceStore
 
@@ -50,7 +50,7 @@ class StampedCache:
         if not cache_is_shared():
             key = f"{key}:g{current_generation()}"
         try:
-            stamp = cache.get(_stamp_key(key))
+            stamp = cache_get(_stamp_key(key))
             memo = self._memo.get(key)
             if stamp is not None and memo is not None and memo[0] == stamp:
                 return memo[1]  # type: ignore[no-any-return]
@@ -77,12 +77,18 @@ class StampedCache:
     def delete(self, key: str) -> None:
         """Invalidate `key` in the shared cache (and so in every process)."""
         caches[identity_settings.CACHE_ALIAS].delete_many([key, _stamp_key(key)])
+        forget_cached([key, _stamp_key(key)])
         self._memo.pop(key, None)
         # Unshared caches: the generation the change bumped makes every process reload.
 
 
 def _stamp_key(key: str) -> str:
     return key + ":stamp"
+
+
+def stamp_keys_of_client(client_id: str) -> list[str]:
+    """Return the stamps a request for this client reads: the client's and the resources'."""
+    return [_stamp_key(client_cache_key(client_id)), _stamp_key(RESOURCES_KEY)]
 
 
 _cache = StampedCache()

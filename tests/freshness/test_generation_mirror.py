@@ -1,0 +1,146 @@
+"""On a shared cache (Redis) a token request reads everything it needs in one round trip and
+never the database, and the configuration generation mirrored in the cache still moves with
+every committed change, whatever order readers and writers come in."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import redis
+from django.core.cache import caches
+from django.core.signals import request_finished, request_started
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
+
+from identity import freshness
+from identity.stores.caching import invalidate_client, stamp_keys_of_client
+from identity.stores.orm_generation import read_generation
+from tests.helpers.basic_auth import basic
+
+pytestmark = pytest.mark.django_db
+REDIS = "redis://127.0.0.1:6379/13"
+
+
+@pytest.fixture
+def on_redis(settings: Any) -> Iterator[str]:
+    """Django's cache on Redis, under a key prefix of this test, removed afterwards."""
+    client = redis.Redis.from_url(REDIS)
+    try:
+        client.ping()
+    except redis.RedisError:
+        pytest.skip("needs Redis on 127.0.0.1:6379")
+    prefix = f"test-mirror-{secrets.token_hex(4)}"
+    settings.CACHES = {"default": {"BACKEND": "identity.redis_cache.RedisCache",
+                                   "LOCATION": REDIS, "KEY_PREFIX": prefix}}
+    assert freshness.cache_is_shared()
+    yield prefix
+    for key in client.scan_iter(match=f"{prefix}:*"):
+        client.delete(key)
+
+
+@pytest.fixture
+def round_trips(monkeypatch: pytest.MonkeyPatch) -> list[tuple[Any, ...]]:
+    """Every command sent to Redis from now on."""
+    sent: list[tuple[Any, ...]] = []
+    original = redis.Redis.execute_command
+
+    def counted(self: redis.Redis, *args: Any, **options: Any) -> Any:
+        sent.append(args)
+        return original(self, *args, **options)
+
+    monkeypatch.setattr(redis.Redis, "execute_command", counted)
+    return sent
+
+
+def client_credentials(client: Any) -> Any:
+    return client.post("/connect/token", "grant_type=client_credentials&scope=api1",
+                       content_type="application/x-www-form-urlencoded",
+                       HTTP_AUTHORIZATION=basic("service.client", "secret"))
+
+
+def in_a_request() -> None:
+    request_finished.send(sender=None)
+    request_started.send(sender=None)
+
+
+def test_a_token_request_makes_one_round_trip_and_no_query(client, seeded, on_redis,
+                                                          round_trips) -> None:
+    seeded()
+    assert client_credentials(client).status_code == 200  # warms the process's copies
+    round_trips.clear()
+
+    with CaptureQueriesContext(connection) as queries:
+        answer = client_credentials(client)
+
+    assert answer.status_code == 200, answer.content
+    assert [args[0] for args in round_trips] == ["MGET"]
+    assert queries.captured_queries == []
+
+
+def test_a_committed_change_gives_the_mirror_a_value_never_seen(on_redis, db,
+                                                                django_capture_on_commit_callbacks
+                                                                ) -> None:
+    in_a_request()
+    before = freshness.current_generation()
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        freshness.configuration_changed()
+    in_a_request()
+    after = freshness.current_generation()
+
+    assert after != before
+    assert caches["default"].get(freshness.GENERATION_MIRROR_KEY) == after
+
+
+def test_a_value_read_before_a_change_never_overwrites_the_changes(
+        on_redis, db, django_capture_on_commit_callbacks) -> None:
+    caches["default"].delete(freshness.GENERATION_MIRROR_KEY)
+    stale, _ = read_generation()
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        freshness.configuration_changed()
+    changed = caches["default"].get(freshness.GENERATION_MIRROR_KEY)
+
+    freshness._add_mirror(stale)  # a reader that read the database before the commit
+
+    assert changed is not None and changed != stale
+    assert caches["default"].get(freshness.GENERATION_MIRROR_KEY) == changed
+
+
+def test_a_missing_mirror_is_read_from_the_database_and_added(on_redis, db) -> None:
+    caches["default"].delete(freshness.GENERATION_MIRROR_KEY)
+    in_a_request()
+
+    with CaptureQueriesContext(connection) as queries:
+        value = freshness.current_generation()
+
+    assert len(queries.captured_queries) == 1
+    assert caches["default"].get(freshness.GENERATION_MIRROR_KEY) == value
+
+
+def test_a_request_that_invalidates_a_client_reads_its_stamp_again(client, seeded,
+                                                                     on_redis) -> None:
+    seeded()
+    assert client_credentials(client).status_code == 200
+    in_a_request()
+    stamp = stamp_keys_of_client("service.client")[0]
+    freshness.prefetch([stamp])
+    assert freshness.cache_get(stamp) is not None  # got by the prefetch
+
+    invalidate_client("service.client")  # a change made by this very request
+
+    assert freshness.cache_get(stamp) is None  # asked again, and gone
+
+
+def test_a_failed_prefetch_sends_nothing_more_to_the_cache_in_that_request(
+        settings, db) -> None:
+    settings.CACHES = {"default": {"BACKEND": "identity.redis_cache.RedisCache",
+                                   "LOCATION": "redis://127.0.0.1:9/0",  # nothing listens
+                                   "OPTIONS": {"socket_connect_timeout": 0.2}}}
+    in_a_request()
+    freshness.prefetch(["identity:probe"])
+
+    with pytest.raises(freshness.CacheUnavailable):
+        freshness.cache_get("identity:probe")
+    assert isinstance(freshness.current_generation(), int)  # from the database
