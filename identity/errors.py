@@ -289,6 +289,10 @@ class JwsError(ValueError):
     """The token is malformed or its signature does not verify."""
 
 
+class CacheUnavailable(Exception):
+    """The shared cache failed earlier in this request; it is not asked again in it."""
+
+
 class KeyDecryptionError(Exception):
     """A stored private key cannot be decrypted with the configured secret."""
 

@@ -34,6 +34,7 @@ from django.core.signals import request_finished, request_started
 from django.db import transaction
 
 from identity.conf import identity_settings
+from identity.errors import CacheUnavailable
 
 logger = logging.getLogger(__name__)
 SHARED_BACKENDS: Final = frozenset({
@@ -59,10 +60,6 @@ class _State(threading.local):
     fetched: dict[str, Any] | None = None
     # The prefetch failed: the cache is down for this request, and is not asked again.
     cache_down: bool = False
-
-
-class CacheUnavailable(Exception):
-    """The shared cache failed earlier in this request."""
 
 
 _state = _State()

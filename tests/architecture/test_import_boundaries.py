@@ -29,7 +29,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("tokens", ("identity.tokens",)),
     ("grants", ("identity.grants",)),
     ("stores", ("identity.stores.", "identity.freshness", "identity.models",
-                "identity.last_used", "identity.audit")),
+                "identity.last_used", "identity.audit", "identity.redis_cache")),
     ("http", ("identity.http", "identity.outage")),
     ("endpoints", ("identity.endpoints",)),
     ("project", ("identity.urls", "identity.admin", "identity.management", "identity.apps",

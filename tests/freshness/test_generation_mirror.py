@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 import redis
 from django.core.cache import caches
-from django.core.signals import request_finished, request_started
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
@@ -62,8 +61,10 @@ def client_credentials(client: Any) -> Any:
 
 
 def in_a_request() -> None:
-    request_finished.send(sender=None)
-    request_started.send(sender=None)
+    """Start a new request for identity.freshness (not through the signals: Django's own
+    receivers of those would close the test's database connection)."""
+    freshness._finished()
+    freshness._started()
 
 
 def test_a_token_request_makes_one_round_trip_and_no_query(client, seeded, on_redis,
