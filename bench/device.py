@@ -18,12 +18,10 @@ Then, in-process, the database statements of one pending poll are captured
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import statistics
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -88,38 +86,22 @@ def count_queries(env: dict[str, str]) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--duration", type=float, default=10.0, help="seconds per wrk run")
-    parser.add_argument("--quick", action="store_true", help="1 round of 3 s")
-    args = parser.parse_args(argv)
-    if args.quick:
-        args.rounds, args.duration = 1, 3.0
+    args = te.wrk_arguments(__doc__.splitlines()[0], argv)
     load_before = os.getloadavg()[0]
-    with tempfile.TemporaryDirectory(prefix="bench-device-") as folder:
-        work = Path(folder)
-        env = te.project_env(work)
-        (work / "clients.json").write_text(json.dumps(DOCUMENT))
-        harness.manage(env, "migrate", "--noinput")
-        harness.manage(env, "import_clients", str(work / "clients.json"))
-        server = harness.start_server("device", env, work / "gunicorn.log")
-        try:
-            base = f"http://127.0.0.1:{server.port}"
-            scripts = {
-                "poll": lua(work, "poll", {"grant_type": DEVICE_GRANT,
-                                           "device_code": device_code(base)}),
-                "token": lua(work, "token", {"grant_type": "client_credentials",
-                                             "scope": "api1"}),
-            }
-            url = f"{base}/connect/token"
-            for script in scripts.values():  # warm every worker
-                te.run_wrk(url, script, 1)
-            results: dict[str, list[Any]] = {name: [] for name in scripts}
-            for _ in range(args.rounds):
-                for name, script in scripts.items():
-                    results[name].append(te.run_wrk(url, script, args.duration))
-        finally:
-            harness.stop_server(server)
+    with te.seeded_server("device", DOCUMENT) as (work, env, base):
+        scripts = {
+            "poll": lua(work, "poll", {"grant_type": DEVICE_GRANT,
+                                       "device_code": device_code(base)}),
+            "token": lua(work, "token", {"grant_type": "client_credentials",
+                                         "scope": "api1"}),
+        }
+        url = f"{base}/connect/token"
+        for script in scripts.values():  # warm every worker
+            te.run_wrk(url, script, 1)
+        results: dict[str, list[Any]] = {name: [] for name in scripts}
+        for _ in range(args.rounds):
+            for name, script in scripts.items():
+                results[name].append(te.run_wrk(url, script, args.duration))
         queries = count_queries(env)
     print("# Device code polling benchmark\n")
     print("Server: gunicorn through HTTP, 2 sync workers, the project's settings, SQLite, "

@@ -18,14 +18,12 @@ and the requests per second, median over the rounds.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import platform
 import sqlite3
 import statistics
 import sys
-import tempfile
 import urllib.request
 from importlib import metadata
 from pathlib import Path
@@ -101,45 +99,29 @@ def machine() -> list[tuple[str, str]]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--duration", type=float, default=10.0, help="seconds per wrk run")
-    parser.add_argument("--quick", action="store_true", help="1 round of 3 s")
-    args = parser.parse_args(argv)
-    if args.quick:
-        args.rounds, args.duration = 1, 3.0
+    args = te.wrk_arguments(__doc__.splitlines()[0], argv)
     load_before = os.getloadavg()[0]
-    with tempfile.TemporaryDirectory(prefix="bench-dcr-") as folder:
-        work = Path(folder)
-        env = te.project_env(work)
-        (work / "clients.json").write_text(json.dumps(DOCUMENT))
-        harness.manage(env, "migrate", "--noinput")
-        harness.manage(env, "import_clients", str(work / "clients.json"))
-        server = harness.start_server("registration", env, work / "gunicorn.log")
-        try:
-            base = f"http://127.0.0.1:{server.port}"
-            token = initial_token(base)
-            status, reply = _call(f"{base}/connect/dcr", "POST", METADATA, token)
-            if status != 201:
-                raise BenchError(f"registration failed: {status} {reply!r}")
-            manage_path = f"/connect/dcr/{reply['client_id']}"
-            status, _ = _call(base + manage_path, "GET", None, reply["registration_access_token"])
-            if status != 200:
-                raise BenchError(f"reading the registration failed: {status}")
-            scripts = {
-                "register": (f"{base}/connect/dcr", lua(work, "register", "POST", METADATA,
-                                                        token)),
-                "read": (base + manage_path, lua(work, "read", "GET", None,
-                                                 reply["registration_access_token"])),
-            }
-            for url, script in scripts.values():  # warm every worker
-                te.run_wrk(url, script, 1)
-            results: dict[str, list[Any]] = {name: [] for name in scripts}
-            for _ in range(args.rounds):
-                for name, (url, script) in scripts.items():
-                    results[name].append(te.run_wrk(url, script, args.duration))
-        finally:
-            harness.stop_server(server)
+    with te.seeded_server("registration", DOCUMENT) as (work, _env, base):
+        token = initial_token(base)
+        status, reply = _call(f"{base}/connect/dcr", "POST", METADATA, token)
+        if status != 201:
+            raise BenchError(f"registration failed: {status} {reply!r}")
+        manage_path = f"/connect/dcr/{reply['client_id']}"
+        status, _ = _call(base + manage_path, "GET", None, reply["registration_access_token"])
+        if status != 200:
+            raise BenchError(f"reading the registration failed: {status}")
+        scripts = {
+            "register": (f"{base}/connect/dcr", lua(work, "register", "POST", METADATA,
+                                                    token)),
+            "read": (base + manage_path, lua(work, "read", "GET", None,
+                                             reply["registration_access_token"])),
+        }
+        for url, script in scripts.values():  # warm every worker
+            te.run_wrk(url, script, 1)
+        results: dict[str, list[Any]] = {name: [] for name in scripts}
+        for _ in range(args.rounds):
+            for name, (url, script) in scripts.items():
+                results[name].append(te.run_wrk(url, script, args.duration))
         registered = clients_in(work / "identity.sqlite3")
     print("# Dynamic client registration benchmark\n")
     print("Server: gunicorn through HTTP (not in-process), 2 sync workers, the project's "

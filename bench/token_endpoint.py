@@ -221,6 +221,36 @@ def project_env(work: Path, extra: tuple[tuple[str, str], ...] = ()) -> dict[str
     return env
 
 
+@contextmanager
+def seeded_server(name: str,
+                  document: dict[str, Any]) -> Iterator[tuple[Path, dict[str, str], str]]:
+    """Serve the project with gunicorn on SQLite in a temporary folder, `document` imported:
+    yield the folder, the environment and the server's base URL; stop and remove it all after."""
+    with tempfile.TemporaryDirectory(prefix=f"bench-{name}-") as folder:
+        work = Path(folder)
+        env = project_env(work)
+        (work / "clients.json").write_text(json.dumps(document))
+        harness.manage(env, "migrate", "--noinput")
+        harness.manage(env, "import_clients", str(work / "clients.json"))
+        server = harness.start_server(name, env, work / "gunicorn.log")
+        try:
+            yield work, env, f"http://127.0.0.1:{server.port}"
+        finally:
+            harness.stop_server(server)
+
+
+def wrk_arguments(description: str, argv: list[str] | None) -> argparse.Namespace:
+    """Parse the options every wrk benchmark takes: --rounds, --duration, --quick."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--duration", type=float, default=10.0, help="seconds per wrk run")
+    parser.add_argument("--quick", action="store_true", help="1 round of 3 s")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.rounds, args.duration = 1, 3.0
+    return args
+
+
 def prepare_project(work: Path) -> dict[str, str]:
     """Migrate a fresh SQLite database and import the benchmark's client; return its env."""
     env = project_env(work)  # one SECRET_KEY for every server: they share the signing keys

@@ -25,7 +25,7 @@ from identity.http.issuer import get_issuer
 from identity.http.rendering import error_page, html_headers
 from identity.http.session import signed_in_required
 from identity.stores import orm_sessions
-from identity.stores.interfaces import find_enabled_client
+from identity.stores.interfaces import ClientStore, find_enabled_client
 from identity.stores.orm_users import account_key
 from identity.stores.registry import get_client_store, get_consent_store, get_grant_store
 
@@ -139,9 +139,8 @@ def grants_page(http: HttpRequest) -> HttpResponse:
     store = get_client_store()
     rows = []
     for consent in get_consent_store().for_subject(subject):
-        client = find_enabled_client(store, consent.client_id)
         rows.append({"client_id": consent.client_id,
-                     "name": (client.client_name if client else None) or consent.client_id,
+                     "name": _client_name(store, consent.client_id),
                      "scopes": consent.scopes, "created": consent.created,
                      "expires": consent.expires})
     current = http.session.get(sessions.SESSION_ID)
@@ -153,7 +152,7 @@ def grants_page(http: HttpRequest) -> HttpResponse:
                                {"grants": rows, "sessions": session_rows}))
 
 
-def _client_name(store: Any, client_id: str) -> str:
+def _client_name(store: ClientStore, client_id: str) -> str:
     client = find_enabled_client(store, client_id)
     return (client.client_name if client else None) or client_id
 

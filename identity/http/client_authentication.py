@@ -16,7 +16,7 @@ from identity import clock, signals
 from identity.conf import identity_settings
 from identity.domain.client import Client
 from identity.errors import InvalidClient, JwsError
-from identity.freshness import prefetch
+from identity.freshness import cache_is_shared, prefetch
 from identity.hashing import verify_shared_secret
 from identity.http import replay, throttling
 from identity.http.client_jwks import accepted_algorithms, client_keys
@@ -105,7 +105,10 @@ def authenticated_caller(http: HttpRequest, params: Mapping[str, str]) -> Caller
 
 def _prefetch(client_id: str, address: str) -> None:
     # One round trip to a shared cache for what the request reads next: the failure counters,
-    # the client's and the resources' stamps, the configuration generation.
+    # the client's and the resources' stamps, the configuration generation. Without a shared
+    # cache there is nothing to fetch, and the keys are not worth hashing.
+    if not cache_is_shared():
+        return
     prefetch([*throttling.counter_keys("client", client_id, address),
               *stamp_keys_of_client(client_id)])
 

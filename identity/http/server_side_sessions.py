@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
@@ -101,8 +102,7 @@ def _finish(ended: list[EndedSession], *, expired: bool, fallback_issuer: str) -
         if not issuer:  # only for sessions made up by code, never by a browser's sign-in
             logger.warning("no issuer known for an ended session; no back-channel logout sent")
             continue
-        logouts.extend(back_channel_logout.logouts_for(EndedSession(
-            session.session_id, session.user_id, issuer, session.client_ids)))
+        logouts.extend(back_channel_logout.logouts_for(replace(session, issuer=issuer)))
     back_channel_logout.send(logouts)
 
 

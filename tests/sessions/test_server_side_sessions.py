@@ -77,6 +77,14 @@ def move_clock(monkeypatch: Any, seconds: float) -> None:
     monkeypatch.setattr(clock, "now", lambda: moment)
 
 
+def second_browser_in_b() -> HttpClient:
+    """Alice's second browser, signed in and then in to client b."""
+    browser = HttpClient()
+    sign_in(browser)
+    sign_in_to(browser, "b", "http://localhost:21602/signin-oidc")
+    return browser
+
+
 def two_apps(seeded: Any, listener: Listener) -> None:
     seeded(app("a", 21601, back_channel_logout_uri=listener.url("/a")),
            app("b", 21602, back_channel_logout_uri=listener.url("/b")))
@@ -155,9 +163,7 @@ def test_admin_ends_every_session_of_a_user_and_no_one_elses(client, seeded, ali
                                                              listener) -> None:
     two_apps(seeded, listener)
     sign_in_all(client, {"a": 21601})
-    phone = HttpClient()
-    sign_in(phone)
-    sign_in_to(phone, "b", "http://localhost:21602/signin-oidc")
+    phone = second_browser_in_b()
     bobs = HttpClient()
     sign_in(bobs, "bob", BOB)
     assert len(sessions_of(alice)) == 2
@@ -327,9 +333,7 @@ def test_grants_page_lists_the_users_sessions_only(client, seeded, alice, bob,
 def test_user_signs_another_of_their_sessions_out(client, seeded, alice, listener) -> None:
     two_apps(seeded, listener)
     sign_in(client)
-    phone = HttpClient()
-    sign_in(phone)
-    sign_in_to(phone, "b", "http://localhost:21602/signin-oidc")
+    phone = second_browser_in_b()
     phone_sid = phone.session[SESSION_ID]
 
     response = client.post(GRANTS_PAGE, {"action": "end_session", "sid": phone_sid})
@@ -364,9 +368,7 @@ def test_sign_out_everywhere_ends_every_session_of_the_user(client, seeded, alic
                                                             listener) -> None:
     two_apps(seeded, listener)
     sign_in_all(client, {"a": 21601})
-    phone = HttpClient()
-    sign_in(phone)
-    sign_in_to(phone, "b", "http://localhost:21602/signin-oidc")
+    phone = second_browser_in_b()
 
     response = client.post(GRANTS_PAGE, {"action": "sign_out_everywhere"})
 
