@@ -22,7 +22,6 @@ the mirror) in one round trip; the reads that follow in the same request use wha
 
 from __future__ import annotations
 
-import functools
 import logging
 import secrets
 import threading
@@ -30,7 +29,7 @@ from collections.abc import Iterable
 from typing import Any, Final
 
 from django.core.cache import caches
-from django.core.signals import request_finished, request_started
+from django.core.signals import request_finished, request_started, setting_changed
 from django.db import transaction
 
 from identity.conf import identity_settings
@@ -67,13 +66,21 @@ _state = _State()
 
 def cache_is_shared() -> bool:
     """Tell whether Django's cache (CACHE_ALIAS) is one store for every process and host."""
-    backend = type(caches[identity_settings.CACHE_ALIAS])
-    return _shared(f"{backend.__module__}.{backend.__qualname__}")
+    # Asked several times a request; the answer only changes with the settings.
+    shared = _backend_shared[0]
+    if shared is None:
+        backend = type(caches[identity_settings.CACHE_ALIAS])
+        shared = _backend_shared[0] = \
+            f"{backend.__module__}.{backend.__qualname__}" in SHARED_BACKENDS
+    return shared
 
 
-@functools.cache
-def _shared(backend: str) -> bool:
-    return backend in SHARED_BACKENDS
+_backend_shared: list[bool | None] = [None]
+
+
+def _settings_changed(*, setting: str, **kwargs: Any) -> None:
+    if setting in ("CACHES", "IDENTITY"):
+        _backend_shared[0] = None
 
 
 def current_generation() -> int:
@@ -227,5 +234,6 @@ def _finished(**kwargs: Any) -> None:
     _state.cache_down = False
 
 
+setting_changed.connect(_settings_changed, dispatch_uid="identity-freshness-settings")
 request_started.connect(_started, dispatch_uid="identity-freshness-started")
 request_finished.connect(_finished, dispatch_uid="identity-freshness-finished")

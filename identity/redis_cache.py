@@ -48,3 +48,7 @@ class RedisCache(DjangoRedisCache):
     def __init__(self, server: str, params: dict[str, Any]) -> None:
         super().__init__(server, params)
         self._class = ReusingRedisCacheClient
+
+    def validate_key(self, key: str) -> None:
+        """Accept every key: the checks Django makes are memcached's limits (250 characters, no
+        spaces or control characters), which Redis does not have; they cost 3 µs a key."""

@@ -26,7 +26,7 @@ from identity.stores.registry import (
 def bearer_token(http: HttpRequest, *, allow_body: bool = True) -> str:
     """Return the access token from `Authorization: Bearer` (or `DPoP`) or, for a form POST,
     the body."""
-    header = http.headers.get("Authorization")
+    header: str | None = http.META.get("HTTP_AUTHORIZATION")
     body_token = None
     if allow_body and http.method == "POST" and \
             (http.content_type or "").startswith("application/x-www"):
@@ -47,7 +47,7 @@ def bearer_token(http: HttpRequest, *, allow_body: bool = True) -> str:
 
 def token_scheme(http: HttpRequest) -> str:
     """Return how the token was presented: "dpop", or "bearer" (the header or the body)."""
-    header = http.headers.get("Authorization") or ""
+    header = http.META.get("HTTP_AUTHORIZATION") or ""
     return "dpop" if header.partition(" ")[0].lower() == "dpop" else "bearer"
 
 

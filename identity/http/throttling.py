@@ -16,6 +16,7 @@ cache), and in the database otherwise, so the limits hold whatever the number of
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import math
@@ -77,6 +78,7 @@ def counter_keys(kind: Kind, subject: str, address: str) -> list[str]:
     return list(_counters(kind, subject, address))
 
 
+@functools.lru_cache(maxsize=4096)  # a token request reads its counters, then may count a failure
 def _key(kind: str, scope: str, subject: str, address: str) -> str:
     digest = hashlib.sha256(f"{kind}\x00{scope}\x00{subject}\x00{address}".encode()).hexdigest()
     return f"identity:fail:{KEY_VERSION}:{digest[:40]}"

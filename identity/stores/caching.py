@@ -15,6 +15,7 @@ the store again at its next request.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import secrets
@@ -46,7 +47,6 @@ class StampedCache:
 
     def get_or_load(self, key: str, load: Callable[[], T | None], timeout: int) -> T | None:
         """Return the value under `key`, loading and caching it when absent (None: not cached)."""
-        cache = caches[identity_settings.CACHE_ALIAS]
         if not cache_is_shared():
             key = f"{key}:g{current_generation()}"
         try:
@@ -54,6 +54,7 @@ class StampedCache:
             memo = self._memo.get(key)
             if stamp is not None and memo is not None and memo[0] == stamp:
                 return memo[1]  # type: ignore[no-any-return]
+            cache = caches[identity_settings.CACHE_ALIAS]
             value = cache.get(key) if stamp is not None else None
         except Exception:  # a cache outage must not stop token issuance
             logger.warning("cache unavailable; reading the store", exc_info=True)
@@ -94,6 +95,7 @@ def stamp_keys_of_client(client_id: str) -> list[str]:
 _cache = StampedCache()
 
 
+@functools.lru_cache(maxsize=4096)  # asked twice a token request: for the prefetch, then the read
 def client_cache_key(client_id: str) -> str:
     """Return the cache key of a client; hashed, since ids may hold any character."""
     digest = hashlib.sha256(client_id.encode("utf-8")).hexdigest()[:40]
