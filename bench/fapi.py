@@ -73,7 +73,7 @@ else:
 
 from bench import harness  # noqa: E402 - after the checkout is on sys.path
 from bench import token_endpoint as te  # noqa: E402 - the same server environment
-from bench.harness import RESULTS_DIR, WORKERS, BenchError, log_tail  # noqa: E402
+from bench.harness import WORKERS, BenchError, log_tail  # noqa: E402
 
 CLIENT_ID = "bench.client"
 TOKEN_PATH = "/connect/token"
@@ -856,12 +856,7 @@ def main(argv: list[str] | None = None) -> int:
             print("token endpoint", flush=True)
             results, replays = run_endpoint(env, work, keys, args, stack)
     text = report(started, args, results, micro, replays, (load_before, os.getloadavg()[0]))
-    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    path = RESULTS_DIR / f"fapi-{started:%Y%m%d-%H%M%S}{'-quick' if args.quick else ''}.md"
-    path.write_text(text)
-    print()
-    print(text)
-    print(f"written to {path.relative_to(harness.ROOT)}")
+    harness.write_report("fapi", text, started, quick=args.quick)
     return 0
 
 
@@ -874,11 +869,4 @@ def _child_main(argv: list[str]) -> int:
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "--micro-child":
         sys.exit(_child_main(sys.argv[2:]))
-    try:
-        sys.exit(main())
-    except BenchError as exc:
-        print(f"\nbenchmark failed: {exc}", file=sys.stderr)
-        sys.exit(1)
-    except KeyboardInterrupt:
-        print("\ninterrupted; server stopped", file=sys.stderr)
-        sys.exit(130)
+    harness.run_main(main, "server stopped")

@@ -13,8 +13,10 @@ import os
 import subprocess
 import sys
 from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime
 from pathlib import Path
 from types import FrameType
+from typing import NoReturn
 
 from tests.helpers.basic_auth import basic
 from tests.helpers.pkce import Pkce
@@ -44,6 +46,30 @@ CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 class BenchError(RuntimeError):
     """The benchmark cannot go on (a server failed to start or answered wrongly)."""
+
+
+def run_main(main: Callable[[], int], interrupted: str) -> NoReturn:
+    """Exit with `main()`'s status; a failed benchmark or a Ctrl-C says so in one line, with
+    `interrupted` telling what was cleaned up, rather than in a traceback."""
+    try:
+        sys.exit(main())
+    except (BenchError, subprocess.CalledProcessError) as exc:
+        print(f"\nbenchmark failed: {exc}", file=sys.stderr)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        print(f"\ninterrupted; {interrupted}", file=sys.stderr)
+        sys.exit(130)
+
+
+def write_report(name: str, text: str, started: datetime, *, quick: bool = False) -> Path:
+    """Print a Markdown report and write it to bench/results/NAME-STARTED[-quick].md."""
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    path = RESULTS_DIR / f"{name}-{started:%Y%m%d-%H%M%S}{'-quick' if quick else ''}.md"
+    path.write_text(text)
+    print()
+    print(text)
+    print(f"written to {path.relative_to(ROOT)}")
+    return path
 
 
 def exit_on_sigterm(signum: int, frame: FrameType | None) -> None:

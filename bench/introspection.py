@@ -23,7 +23,6 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 from contextlib import ExitStack
@@ -228,19 +227,9 @@ def main() -> int:
               f"({'met' if ref >= 2 else 'missed'}); JWT >= 4x DOT: {jwt:.2f}x "
               f"({'met' if jwt >= 4 else 'missed'})."]
     text = "\n".join(lines) + "\n"
-    harness.RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    path = harness.RESULTS_DIR / f"introspection-{started:%Y%m%d-%H%M%S}.md"
-    path.write_text(text)
-    print("\n" + text + f"written to {path.relative_to(ROOT)}")
+    harness.write_report("introspection", text, started)
     return 0
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except BenchError as exc:
-        print(f"\nbenchmark failed: {exc}", file=sys.stderr)
-        sys.exit(1)
-    except subprocess.CalledProcessError as exc:
-        print(f"\nbenchmark failed: {exc}", file=sys.stderr)
-        sys.exit(1)
+    harness.run_main(main, "server stopped")

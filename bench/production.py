@@ -966,22 +966,9 @@ def main(argv: list[str] | None = None) -> int:
                       f"others {result.wrk.others_cpu_share:3.0%}{flag}", flush=True)
         memory = memory_rows(ctx.clusters)
         text = report(items, args, started, (load_before, os.getloadavg()), extra, memory)
-    harness.RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    suffix = "-quick" if args.quick else ""
-    path = harness.RESULTS_DIR / f"production-{started:%Y%m%d-%H%M%S}{suffix}.md"
-    path.write_text(text)
-    print()
-    print(text)
-    print(f"written to {path.relative_to(ROOT)}")
+    harness.write_report("production", text, started, quick=args.quick)
     return 0
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except BenchError as exc:
-        print(f"\nbenchmark failed: {exc}", file=sys.stderr)
-        sys.exit(1)
-    except KeyboardInterrupt:
-        print("\ninterrupted; servers stopped, database dropped", file=sys.stderr)
-        sys.exit(130)
+    harness.run_main(main, "servers stopped, database dropped")

@@ -724,22 +724,9 @@ def main(argv: list[str] | None = None) -> int:
                       f"p99 {result.p99_ms:7.2f} ms  {result.cpu_us_per_request:7.0f} µs CPU/req"
                       f"  others {result.others_cpu_share:4.0%}{flag}", flush=True)
         text = report(results, args, started, dot, (load_before, os.getloadavg()[0]))
-    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    suffix = "-quick" if args.quick else ""
-    path = RESULTS_DIR / f"token_endpoint-{started:%Y%m%d-%H%M%S}{suffix}.md"
-    path.write_text(text)
-    print()
-    print(text)
-    print(f"written to {path.relative_to(ROOT)}")
+    harness.write_report("token_endpoint", text, started, quick=args.quick)
     return 0
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except BenchError as exc:
-        print(f"\nbenchmark failed: {exc}", file=sys.stderr)
-        sys.exit(1)
-    except KeyboardInterrupt:
-        print("\ninterrupted; servers stopped", file=sys.stderr)
-        sys.exit(130)
+    harness.run_main(main, "servers stopped")
