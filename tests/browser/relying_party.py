@@ -1,4 +1,5 @@
-"""What the browser tests share: chromium's launch settings and a stand-in relying party."""
+"""What the browser tests share: a chromium page, the sign-in and consent steps, and a stand-in
+relying party."""
 
 from __future__ import annotations
 
@@ -8,11 +9,41 @@ from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
-]
+from playwright.sync_api import Page
+
+from tests.helpers.axe import chromium
+
+PASSWORD = "pw-alice-123"  # alice's, as the tests make her
+
+
+@contextmanager
+def browser_page() -> Iterator[Page]:
+    """A page of Debian's chromium that fails a step after 15 s, not Playwright's 30.
+
+    No ORM call inside the block: Playwright's event loop makes Django raise
+    SynchronousOnlyOperation. HTTP calls to the live server are fine.
+    """
+    with chromium() as browser:
+        page = browser.new_page()
+        page.set_default_timeout(15_000)
+        yield page
+
+
+def sign_in(page: Page, issuer: str, username: str = "alice", password: str = PASSWORD) -> None:
+    """Wait for the login page the browser is sent to, and sign in there."""
+    page.wait_for_url(f"{issuer}/account/login?**")
+    page.fill("#id_username", username)
+    page.fill("#id_password", password)
+    page.click("#sign-in")
+
+
+def allow(page: Page, issuer: str, scope: str) -> None:
+    """Wait for the consent page, check that it offers exactly `scope`, and allow."""
+    page.wait_for_url(f"{issuer}/connect/consent?**")
+    assert page.locator("#error").count() == 0, (page.url, page.inner_text("body"))
+    offered = [li.get_attribute("data-scope") for li in page.locator("li[data-scope]").all()]
+    assert set(offered) == set(scope.split())
+    page.click("#allow")
 
 
 class RelyingParty(ThreadingHTTPServer):

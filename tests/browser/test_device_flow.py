@@ -15,10 +15,9 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
-from playwright.sync_api import sync_playwright
 from pytest_django.live_server_helper import LiveServer
 
-from tests.browser.relying_party import CHROMIUM, CHROMIUM_ARGS
+from tests.browser.relying_party import browser_page, sign_in
 from tests.device.support import DEVICE_GRANT, public_device_client
 
 CLIENT_ID = "tv.public"
@@ -51,29 +50,19 @@ def test_a_person_approves_in_chromium_and_the_device_gets_tokens(
     status, pending = post(token_url, poll)
     assert (status, pending["error"]) == (400, "authorization_pending")
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                             args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page()
-            page.set_default_timeout(15_000)
-            page.goto(started["verification_uri"])
-            page.wait_for_url(f"{issuer}/account/login?**")
-            page.fill("#id_username", "alice")
-            page.fill("#id_password", "pw-alice-123")
-            page.click("#sign-in")
-            page.wait_for_url(f"{issuer}/device")
-            page.fill("#user_code", started["user_code"].replace("-", "").lower())
-            page.click("#continue")
-            page.wait_for_selector("#allow")
-            assert page.inner_text("#client-name") == "Living room TV"
-            shown = sorted(li.get_attribute("data-scope") or ""
-                           for li in page.locator("li[data-scope]").all())
-            assert shown == ["api1", "offline_access", "openid", "profile"]
-            page.click("#allow")
-            page.wait_for_selector("#device-approved")
-        finally:
-            browser.close()
+    with browser_page() as page:
+        page.goto(started["verification_uri"])
+        sign_in(page, issuer)
+        page.wait_for_url(f"{issuer}/device")
+        page.fill("#user_code", started["user_code"].replace("-", "").lower())
+        page.click("#continue")
+        page.wait_for_selector("#allow")
+        assert page.inner_text("#client-name") == "Living room TV"
+        shown = sorted(li.get_attribute("data-scope") or ""
+                       for li in page.locator("li[data-scope]").all())
+        assert shown == ["api1", "offline_access", "openid", "profile"]
+        page.click("#allow")
+        page.wait_for_selector("#device-approved")
 
     deadline = time.monotonic() + 10
     while True:

@@ -22,10 +22,9 @@ from urllib.parse import urlencode
 import pytest
 from joserfc import jwt
 from joserfc.jwk import KeySet
-from playwright.sync_api import sync_playwright
 from pytest_django.live_server_helper import LiveServer
 
-from tests.browser.relying_party import CHROMIUM, CHROMIUM_ARGS, relying_party
+from tests.browser.relying_party import allow, browser_page, relying_party, sign_in
 from tests.factories import make_interactive_client
 from tests.fapi.jose import (
     ASSERTION_TYPE,
@@ -128,51 +127,35 @@ def test_fapi_client_pushes_signs_in_in_chromium_and_calls_userinfo_with_dpop(
         authorize_url = f"{issuer}/connect/authorize?" + urlencode(
             {"client_id": CLIENT_ID, "request_uri": request_uri})
 
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                                 args=CHROMIUM_ARGS)
-            try:
-                page = browser.new_page()
-                page.set_default_timeout(15_000)
-                page.goto(authorize_url)
-                page.wait_for_url(f"{issuer}/account/login?**")
-                page.fill("#id_username", "alice")
-                page.fill("#id_password", "pw-alice-123")
-                page.click("#sign-in")
+        with browser_page() as page:
+            page.goto(authorize_url)
+            sign_in(page, issuer)
 
-                page.wait_for_url(f"{issuer}/connect/consent?**")
-                # The consent page must find the pushed request behind the request_uri.
-                assert page.locator("#error").count() == 0, (page.url, page.inner_text("body"))
-                consented = [li.get_attribute("data-scope")
-                             for li in page.locator("li[data-scope]").all()]
-                assert set(consented) == set(SCOPE.split())
-                page.click("#allow")
+            allow(page, issuer, SCOPE)
 
-                page.wait_for_url(f"{callback}?**")
-                back = query(page.url)
-                assert set(back) == {"code", "state", "iss"}, back
-                assert back["state"] == state and back["iss"] == issuer
+            page.wait_for_url(f"{callback}?**")
+            back = query(page.url)
+            assert set(back) == {"code", "state", "iss"}, back
+            assert back["state"] == state and back["iss"] == issuer
 
-                # Redeem the code: a new assertion, and a DPoP proof by the key of dpop_jkt.
-                status, headers, tokens = call(token_url, {
-                    "grant_type": "authorization_code", "code": back["code"],
-                    "redirect_uri": callback, "code_verifier": pkce.verifier,
-                    **client_auth(issuer)},
-                    {"DPoP": dpop_proof(DPOP_KEY, "POST", token_url)})
-                assert status == 200, tokens
-                assert "no-store" in headers["Cache-Control"]
-                assert tokens["token_type"] == "DPoP"
-                assert set(tokens["scope"].split()) == set(SCOPE.split())
+            # Redeem the code: a new assertion, and a DPoP proof by the key of dpop_jkt.
+            status, headers, tokens = call(token_url, {
+                "grant_type": "authorization_code", "code": back["code"],
+                "redirect_uri": callback, "code_verifier": pkce.verifier,
+                **client_auth(issuer)},
+                {"DPoP": dpop_proof(DPOP_KEY, "POST", token_url)})
+            assert status == 200, tokens
+            assert "no-store" in headers["Cache-Control"]
+            assert tokens["token_type"] == "DPoP"
+            assert set(tokens["scope"].split()) == set(SCOPE.split())
 
-                # The request_uri is spent once its code was issued.
-                again = page.goto(authorize_url)
-                assert again is not None and again.status == 400
-                assert page.url.startswith(f"{issuer}/connect/authorize?")
-                html = unescape(page.content())
-                assert page.locator("#error").count() == 1
-                assert "invalid_request_uri" in html
-            finally:
-                browser.close()
+            # The request_uri is spent once its code was issued.
+            again = page.goto(authorize_url)
+            assert again is not None and again.status == 400
+            assert page.url.startswith(f"{issuer}/connect/authorize?")
+            html = unescape(page.content())
+            assert page.locator("#error").count() == 1
+            assert "invalid_request_uri" in html
 
         algorithms = doc["id_token_signing_alg_values_supported"]
         id_claims = verified(tokens["id_token"], jwks, algorithms,

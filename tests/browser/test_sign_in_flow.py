@@ -15,10 +15,9 @@ from urllib.parse import urlencode
 
 import jwt
 import pytest
-from playwright.sync_api import sync_playwright
 from pytest_django.live_server_helper import LiveServer
 
-from tests.browser.relying_party import CHROMIUM, CHROMIUM_ARGS, relying_party
+from tests.browser.relying_party import allow, browser_page, relying_party, sign_in
 from tests.factories import make_client, make_interactive_client
 from tests.helpers.basic_auth import basic
 from tests.helpers.flow import query_of as query
@@ -66,84 +65,70 @@ def test_user_signs_in_consents_gets_tokens_and_signs_out_of_the_client_in_chrom
 
         # No ORM call inside the Playwright block: its event loop makes Django raise
         # SynchronousOnlyOperation. HTTP calls to the live server are fine.
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                                 args=CHROMIUM_ARGS)
-            try:
-                page = browser.new_page()
-                page.set_default_timeout(15_000)
-                page.goto(f"{issuer}/connect/authorize?" + urlencode({
-                    "client_id": CLIENT_ID, "redirect_uri": callback, "response_type": "code",
-                    "scope": SCOPE, "state": state, "nonce": nonce,
-                    "code_challenge": pkce.challenge, "code_challenge_method": "S256"}))
-                page.wait_for_url(f"{issuer}/account/login?**")
-                page.fill("#id_username", "alice")
-                page.fill("#id_password", "pw-alice-123")
-                page.click("#sign-in")
+        with browser_page() as page:
+            page.goto(f"{issuer}/connect/authorize?" + urlencode({
+                "client_id": CLIENT_ID, "redirect_uri": callback, "response_type": "code",
+                "scope": SCOPE, "state": state, "nonce": nonce,
+                "code_challenge": pkce.challenge, "code_challenge_method": "S256"}))
+            sign_in(page, issuer)
 
-                page.wait_for_url(f"{issuer}/connect/consent?**")
-                consented = [li.get_attribute("data-scope")
-                             for li in page.locator("li[data-scope]").all()]
-                assert set(consented) == set(SCOPE.split())
-                page.click("#allow")
+            allow(page, issuer, SCOPE)
 
-                page.wait_for_url(f"{callback}?**")
-                back = query(page.url)
-                assert back["state"] == state
-                assert back["iss"] == issuer
-                assert set(back) == {"code", "state", "iss"}
+            page.wait_for_url(f"{callback}?**")
+            back = query(page.url)
+            assert back["state"] == state
+            assert back["iss"] == issuer
+            assert set(back) == {"code", "state", "iss"}
 
-                # The client's back channel.
-                doc = get_json(f"{issuer}/.well-known/openid-configuration")
-                assert doc["issuer"] == issuer
-                tokens = post_token(issuer, {
-                    "grant_type": "authorization_code", "code": back["code"],
-                    "redirect_uri": callback, "code_verifier": pkce.verifier})
-                assert tokens["token_type"].lower() == "bearer"
-                assert set(tokens["scope"].split()) == set(SCOPE.split())
-                id_token = tokens["id_token"]
-                key = jwt.PyJWKClient(doc["jwks_uri"]).get_signing_key_from_jwt(id_token)
-                claims = jwt.decode(id_token, key.key,
-                                    algorithms=doc["id_token_signing_alg_values_supported"],
-                                    audience=CLIENT_ID, issuer=doc["issuer"])
-                assert claims["nonce"] == nonce
-                assert claims["sub"] and claims["sid"]
-                assert claims["at_hash"] == at_hash(tokens["access_token"])
+            # The client's back channel.
+            doc = get_json(f"{issuer}/.well-known/openid-configuration")
+            assert doc["issuer"] == issuer
+            tokens = post_token(issuer, {
+                "grant_type": "authorization_code", "code": back["code"],
+                "redirect_uri": callback, "code_verifier": pkce.verifier})
+            assert tokens["token_type"].lower() == "bearer"
+            assert set(tokens["scope"].split()) == set(SCOPE.split())
+            id_token = tokens["id_token"]
+            key = jwt.PyJWKClient(doc["jwks_uri"]).get_signing_key_from_jwt(id_token)
+            claims = jwt.decode(id_token, key.key,
+                                algorithms=doc["id_token_signing_alg_values_supported"],
+                                audience=CLIENT_ID, issuer=doc["issuer"])
+            assert claims["nonce"] == nonce
+            assert claims["sub"] and claims["sid"]
+            assert claims["at_hash"] == at_hash(tokens["access_token"])
 
-                info = get_json(doc["userinfo_endpoint"],
-                                {"Authorization": "Bearer " + tokens["access_token"]})
-                assert info["sub"] == claims["sub"]
-                assert info["email"] == "alice@example.com"
-                assert info["given_name"] == "Alice" and info["family_name"] == "Smith"
+            info = get_json(doc["userinfo_endpoint"],
+                            {"Authorization": "Bearer " + tokens["access_token"]})
+            assert info["sub"] == claims["sub"]
+            assert info["email"] == "alice@example.com"
+            assert info["given_name"] == "Alice" and info["family_name"] == "Smith"
 
-                refreshed = post_token(issuer, {"grant_type": "refresh_token",
-                                                "refresh_token": tokens["refresh_token"]})
-                assert refreshed["refresh_token"] != tokens["refresh_token"]
-                assert refreshed["access_token"] != tokens["access_token"]
-                again = get_json(doc["userinfo_endpoint"],
-                                 {"Authorization": "Bearer " + refreshed["access_token"]})
-                assert again["sub"] == claims["sub"]
+            refreshed = post_token(issuer, {"grant_type": "refresh_token",
+                                            "refresh_token": tokens["refresh_token"]})
+            assert refreshed["refresh_token"] != tokens["refresh_token"]
+            assert refreshed["access_token"] != tokens["access_token"]
+            again = get_json(doc["userinfo_endpoint"],
+                             {"Authorization": "Bearer " + refreshed["access_token"]})
+            assert again["sub"] == claims["sub"]
 
-                # RP-initiated logout in the browser.
-                assert rp.received("/signout-oidc") == []
-                page.goto(doc["end_session_endpoint"] + "?" + urlencode({
-                    "id_token_hint": id_token, "post_logout_redirect_uri": signed_out,
-                    "state": logout_state}))
-                page.wait_for_url(f"{signed_out}?**")
-                assert query(page.url) == {"state": logout_state}
-                deadline = time.monotonic() + 5
-                while not rp.received("/signout-oidc") and time.monotonic() < deadline:
-                    time.sleep(0.05)
-                front_channel = rp.received("/signout-oidc")
+            # RP-initiated logout in the browser.
+            assert rp.received("/signout-oidc") == []
+            page.goto(doc["end_session_endpoint"] + "?" + urlencode({
+                "id_token_hint": id_token, "post_logout_redirect_uri": signed_out,
+                "state": logout_state}))
+            page.wait_for_url(f"{signed_out}?**")
+            assert query(page.url) == {"state": logout_state}
+            deadline = time.monotonic() + 5
+            while not rp.received("/signout-oidc") and time.monotonic() < deadline:
+                time.sleep(0.05)
+            front_channel = rp.received("/signout-oidc")
 
-                # Signed out at the server: the next authorize asks for a login again.
-                page.goto(f"{issuer}/connect/authorize?" + urlencode({
-                    "client_id": CLIENT_ID, "redirect_uri": callback, "response_type": "code",
-                    "scope": "openid", "state": "x", "code_challenge": pkce.challenge,
-                    "code_challenge_method": "S256"}))
-                page.wait_for_url(f"{issuer}/account/login?**")
-            finally:
-                browser.close()
+            # Signed out at the server: the next authorize asks for a login again.
+            page.goto(f"{issuer}/connect/authorize?" + urlencode({
+                "client_id": CLIENT_ID, "redirect_uri": callback, "response_type": "code",
+                "scope": "openid", "state": "x", "code_challenge": pkce.challenge,
+                "code_challenge_method": "S256"}))
+            page.wait_for_url(f"{issuer}/account/login?**")
 
     assert len(front_channel) == 1, rp.requests
     assert query(front_channel[0]) == {"iss": issuer, "sid": claims["sid"]}
