@@ -10,6 +10,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.test import Client as HttpClient
 
+from identity import clock
 from identity.models import AuditEvent
 from tests.helpers.calls import post_form
 from tests.management_api.conftest import MANAGE, READ, Api
@@ -379,8 +380,17 @@ def test_the_schema_describes_the_api_to_its_callers(api, client) -> None:
     assert client.get("/api/schema").status_code == 401
 
 
-def test_the_rate_limit_is_per_caller(api, token_for, client, identity_config) -> None:
+def _one_window(monkeypatch) -> None:
+    # The limits count in fixed windows: requests on both sides of a minute's turn would be
+    # counted apart.
+    frozen = clock.now()
+    monkeypatch.setattr(clock, "now", lambda: frozen)
+
+
+def test_the_rate_limit_is_per_caller(api, token_for, client, identity_config,
+                                      monkeypatch) -> None:
     identity_config(MANAGEMENT_THROTTLE_RATE="3/minute")
+    _one_window(monkeypatch)
     assert [api.get(CLIENTS).status_code for _ in range(4)] == [200, 200, 200, 429]
     assert int(api.get(CLIENTS)["Retry-After"]) <= 60
     other = Api(client, token_for("api1 " + READ))  # the same client, another scope: one caller
@@ -388,10 +398,11 @@ def test_the_rate_limit_is_per_caller(api, token_for, client, identity_config) -
 
 
 def test_the_rate_limit_counts_in_the_database_when_the_cache_is_per_process(
-        api, identity_config) -> None:
+        api, identity_config, monkeypatch) -> None:
     from django.core.cache import caches
 
     identity_config(MANAGEMENT_THROTTLE_RATE="2/minute")
+    _one_window(monkeypatch)
     assert api.get(CLIENTS).status_code == 200
     caches["default"].clear()  # another worker's cache: empty
     assert api.get(CLIENTS).status_code == 200

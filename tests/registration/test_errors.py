@@ -232,11 +232,16 @@ def test_anonymous_registration_when_the_setting_allows_it(register, identity_co
     _assert_error(register(SERVICE, token="garbage"), "invalid_token", 401)
 
 
-def test_anonymous_registrations_are_limited_per_address(register, identity_config) -> None:
+def test_anonymous_registrations_are_limited_per_address(register, identity_config,
+                                                          monkeypatch) -> None:
     from django.core.cache import caches
+
+    from identity import clock
 
     identity_config(REGISTRATION_SCOPES=["api1"], REGISTRATION_ALLOW_ANONYMOUS=True,
                     REGISTRATION_ANONYMOUS_RATE="2/hour")
+    frozen = clock.now()  # one window of the fixed-window count, whatever the time of day
+    monkeypatch.setattr(clock, "now", lambda: frozen)
     assert [register(SERVICE, token=None).status_code for _ in range(2)] == [201, 201]
     caches["default"].clear()  # another worker: the count lives in the database
     refused = register(SERVICE, token=None)
