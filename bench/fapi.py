@@ -71,7 +71,7 @@ if "--micro-child" in sys.argv:
 else:
     sys.path.insert(0, str(ROOT))
 
-from bench import harness  # noqa: E402 - after the checkout is on sys.path
+from bench import harness, wrk  # noqa: E402 - after the checkout is on sys.path
 from bench import token_endpoint as te  # noqa: E402 - the same server environment
 from bench.harness import WORKERS, BenchError, log_tail  # noqa: E402
 
@@ -104,65 +104,6 @@ MODES: tuple[Mode, ...] = (
     Mode("jwt-es256-dpop", "(d) private_key_jwt ES256 + DPoP ES256", "ES256", True),
 )
 BY_NAME = {m.name: m for m in MODES}
-
-# wrk: every thread reads its own pool of prepared requests (one per line: body TAB proof) and
-# sends each once; a used-up pool stops the thread and is reported. `cycle` (the shared-secret
-# mode, which has nothing single-use) goes round its pool instead.
-WRK_LUA = """\
-local threads = {}
-local counter = 0
-function setup(thread)
-  thread:set("tid", counter)
-  counter = counter + 1
-  table.insert(threads, thread)
-end
-
-function init(args)
-  reqs = {}
-  for line in io.lines("@PREFIX@-" .. tid .. ".txt") do
-    local tab = string.find(line, "\\t", 1, true)
-    local body = string.sub(line, 1, tab - 1)
-    local proof = string.sub(line, tab + 1)
-    local headers = {["Content-Type"] = "application/x-www-form-urlencoded"}
-    if "@AUTHORIZATION@" ~= "" then headers["Authorization"] = "@AUTHORIZATION@" end
-    if proof ~= "" then headers["DPoP"] = proof end
-    reqs[#reqs + 1] = wrk.format("POST", nil, headers, body)
-  end
-  used = 0
-  exhausted = 0
-end
-
-function request()
-  used = used + 1
-  if used > #reqs then
-    if @CYCLE@ then
-      used = 1
-    else
-      exhausted = 1
-      used = #reqs
-      wrk.thread:stop()
-    end
-  end
-  return reqs[used]
-end
-
-function done(summary, latency, requests)
-  local e = summary.errors
-  local exhausted, used = 0, 0
-  for _, t in ipairs(threads) do
-    exhausted = exhausted + (t:get("exhausted") or 0)
-    local u = t:get("used") or 0
-    if u > used then used = u end
-  end
-  io.write(string.format(
-    'BENCH_RESULT {"requests": %d, "duration_us": %d, "non2xx": %d, "connect": %d, ' ..
-    '"read": %d, "write": %d, "timeout": %d, "p50_us": %d, "p99_us": %d, "max_us": %d, ' ..
-    '"exhausted": %d, "used": %d}\\n',
-    summary.requests, summary.duration, e.status, e.connect, e.read, e.write, e.timeout,
-    latency:percentile(50), latency:percentile(99), latency.max, exhausted, used))
-end
-"""
-
 
 @dataclass
 class Run:
@@ -349,23 +290,21 @@ def check_replays(server: harness.Server, modes: list[Mode], keys: Keys) -> list
 
 def write_pool(work: Path, tag: str, mode: Mode, lines: list[tuple[str, str]],
                cycle: bool) -> Path:
-    """Split `lines` over the wrk threads; write them and the Lua script; return the script."""
-    prefix = work / f"pool-{tag}"
-    for tid in range(WRK_THREADS):
-        share = lines[tid::WRK_THREADS]
-        (work / f"pool-{tag}-{tid}.txt").write_text(
-            "".join(f"{body}\t{proof}\n" for body, proof in share))
-    script = (WRK_LUA.replace("@PREFIX@", str(prefix))
-              .replace("@AUTHORIZATION@", authorization(mode))
-              .replace("@CYCLE@", "true" if cycle else "false"))
-    lua = work / f"pool-{tag}.lua"
-    lua.write_text(script)
-    return lua
+    """Share `lines` (body, proof) out among the wrk threads; write them and the script; return
+    the script. Every thread sends each of its lines once; `cycle` (the shared-secret mode, which
+    has nothing single-use) goes round its pool instead."""
+    pool = wrk.write_pool(work / f"pool-{tag}", [f"{body}\t{proof}" for body, proof in lines],
+                          WRK_THREADS)
+    headers = {"Content-Type": "application/x-www-form-urlencoded"}
+    if authorization(mode):
+        headers["Authorization"] = authorization(mode)
+    return wrk.write_script(work / f"pool-{tag}.lua", method="POST", headers=headers, pool=pool,
+                            cycle=cycle)
 
 
 def drop_pool(work: Path, tag: str) -> None:
-    for path in work.glob(f"pool-{tag}*"):
-        path.unlink(missing_ok=True)
+    wrk.drop_pool(work / f"pool-{tag}")
+    (work / f"pool-{tag}.lua").unlink(missing_ok=True)
 
 
 def run_wrk(server: harness.Server, lua: Path, seconds: float, pool_per_thread: int) -> Run:
@@ -381,11 +320,7 @@ def run_wrk(server: harness.Server, lua: Path, seconds: float, pool_per_thread: 
     children_after = resource.getrusage(resource.RUSAGE_CHILDREN)
     busy_after, total_after = harness.machine_ticks()
     server_cpu = harness.group_cpu_seconds(pgid) - server_before
-    lines = [ln for ln in done.stdout.splitlines() if ln.startswith("BENCH_RESULT ")]
-    if done.returncode != 0 or not lines:
-        raise BenchError(f"wrk failed (exit {done.returncode}): {' '.join(cmd)}\n"
-                         f"{done.stdout}\n{done.stderr}")
-    data = json.loads(lines[-1].removeprefix("BENCH_RESULT "))
+    data = wrk.summary(done, cmd)
     result = te.WrkResult(
         requests=data["requests"], seconds=data["duration_us"] / 1e6, non2xx=data["non2xx"],
         socket_errors=data["connect"] + data["read"] + data["write"] + data["timeout"],

@@ -45,7 +45,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench import counting, harness  # noqa: E402 - after the checkout is on sys.path
+from bench import counting, harness, wrk  # noqa: E402 - after the checkout is on sys.path
 from bench import token_endpoint as te  # noqa: E402
 from bench.harness import ROOT, BenchError, basic, run  # noqa: E402
 from tests.helpers.forms import find_csrf_token  # noqa: E402
@@ -178,60 +178,6 @@ NGINX_CLUSTER = """\
     }}
   }}
 """
-
-WRK_LUA = """\
-local threads = {}
-local counter = 0
-function setup(thread)
-  thread:set("tid", counter)
-  counter = counter + 1
-  table.insert(threads, thread)
-end
-
-local headers = @HEADERS@
-local body = @BODY@
-local pool = @POOL@
-
-function init(args)
-  reqs = {}
-  if pool ~= "" then
-    for line in io.lines(pool .. "-" .. tid .. ".txt") do
-      reqs[#reqs + 1] = wrk.format("@METHOD@", nil, headers, body .. line)
-    end
-  else
-    reqs[1] = wrk.format("@METHOD@", nil, headers, body ~= "" and body or nil)
-  end
-  used = 0
-  exhausted = 0
-end
-
-function request()
-  used = used + 1
-  if used > #reqs then
-    if pool == "" then
-      used = 1
-    else
-      exhausted = 1
-      used = #reqs
-      wrk.thread:stop()
-    end
-  end
-  return reqs[used]
-end
-
-function done(summary, latency, requests)
-  local e = summary.errors
-  local exhausted = 0
-  for _, t in ipairs(threads) do exhausted = exhausted + (t:get("exhausted") or 0) end
-  io.write(string.format(
-    'BENCH_RESULT {"requests": %d, "duration_us": %d, "non2xx": %d, "connect": %d, ' ..
-    '"read": %d, "write": %d, "timeout": %d, "p50_us": %d, "p99_us": %d, "max_us": %d, ' ..
-    '"exhausted": %d}\\n',
-    summary.requests, summary.duration, e.status, e.connect, e.read, e.write, e.timeout,
-    latency:percentile(50), latency:percentile(99), latency.max, exhausted))
-end
-"""
-
 
 @dataclass(frozen=True)
 class Scenario:
@@ -427,19 +373,10 @@ class CpuProbe:
 
 # --- wrk ---------------------------------------------------------------------------------------
 
-def _lua_string(text: str) -> str:
-    return json.dumps(text)  # a JSON string is a valid Lua string literal for these values
-
-
-def write_lua(work: Path, item: Measured, pool_prefix: str = "") -> Path:
-    headers = "{" + ", ".join(f"[{_lua_string(k)}] = {_lua_string(v)}"
-                              for k, v in item.headers.items()) + "}"
-    script = (WRK_LUA.replace("@HEADERS@", headers).replace("@BODY@", _lua_string(item.body))
-              .replace("@POOL@", _lua_string(pool_prefix))
-              .replace("@METHOD@", item.scenario.method))
-    path = work / f"{item.scenario.name}{'-pool' if pool_prefix else ''}.lua"
-    path.write_text(script)
-    return path
+def write_lua(work: Path, item: Measured, pool: Path | None = None) -> Path:
+    name = f"{item.scenario.name}{'-pool' if pool else ''}.lua"
+    return wrk.write_script(work / name, method=item.scenario.method, headers=item.headers,
+                            body=item.body, pool=pool)
 
 
 class CodePool:
@@ -456,12 +393,8 @@ class CodePool:
         self.next += count
         return taken
 
-    def write(self, work: Path, tag: str, count: int) -> str:
-        codes = self.take(count)
-        prefix = work / f"codes-{tag}"
-        for tid in range(WRK_THREADS):
-            (work / f"codes-{tag}-{tid}.txt").write_text("\n".join(codes[tid::WRK_THREADS]))
-        return str(prefix)
+    def write(self, work: Path, tag: str, count: int) -> Path:
+        return wrk.write_pool(work / f"codes-{tag}", self.take(count), WRK_THREADS)
 
 
 @dataclass
@@ -491,9 +424,10 @@ def measure(item: Measured, ctx: Context, seconds: float, tag: str) -> Run:
     for cluster in ctx.clusters.values():
         wait_until_idle(cluster)
     lua_path = ctx.work / f"{item.scenario.name}.lua"
+    pool = None
     if item.pool:
-        prefix = ctx.codes.write(ctx.work, tag, int(CODE_RATE_MAX * seconds))
-        lua_path = write_lua(ctx.work, item, prefix)
+        pool = ctx.codes.write(ctx.work, tag, int(CODE_RATE_MAX * seconds))
+        lua_path = write_lua(ctx.work, item, pool)
     cluster = item.cluster
     workers = CpuProbe(cluster.workers)
     balancer = CpuProbe(lambda: _group(ctx.balancer.pid))
@@ -519,14 +453,9 @@ def measure(item: Measured, ctx: Context, seconds: float, tag: str) -> Run:
     counts = counting.difference(counting.read_all(counts_dir), counts_before)
     used = [probe.seconds() for probe in probes]
     ours = all_ours.seconds()
-    if item.pool:
-        for path in ctx.work.glob(f"codes-{tag}-*.txt"):
-            path.unlink()
-    lines = [ln for ln in done.stdout.splitlines() if ln.startswith("BENCH_RESULT ")]
-    if done.returncode != 0 or not lines:
-        raise BenchError(f"wrk failed (exit {done.returncode}): {' '.join(cmd)}\n"
-                         f"{done.stdout}\n{done.stderr}")
-    data = json.loads(lines[-1].removeprefix("BENCH_RESULT "))
+    if pool is not None:
+        wrk.drop_pool(pool)
+    data = wrk.summary(done, cmd)
     result = te.WrkResult(
         requests=data["requests"], seconds=data["duration_us"] / 1e6, non2xx=data["non2xx"],
         socket_errors=data["connect"] + data["read"] + data["write"] + data["timeout"],

@@ -67,20 +67,20 @@ _state = _State()
 def cache_is_shared() -> bool:
     """Tell whether Django's cache (CACHE_ALIAS) is one store for every process and host."""
     # Asked several times a request; the answer only changes with the settings.
-    shared = _backend_shared[0]
-    if shared is None:
+    global _backend_shared
+    if _backend_shared is None:
         backend = type(caches[identity_settings.CACHE_ALIAS])
-        shared = _backend_shared[0] = \
-            f"{backend.__module__}.{backend.__qualname__}" in SHARED_BACKENDS
-    return shared
+        _backend_shared = f"{backend.__module__}.{backend.__qualname__}" in SHARED_BACKENDS
+    return _backend_shared
 
 
-_backend_shared: list[bool | None] = [None]
+_backend_shared: bool | None = None
 
 
 def _settings_changed(*, setting: str, **kwargs: Any) -> None:
+    global _backend_shared
     if setting in ("CACHES", "IDENTITY"):
-        _backend_shared[0] = None
+        _backend_shared = None
 
 
 def current_generation() -> int:
