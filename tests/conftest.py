@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from django.core.cache import caches
 
+from identity import freshness
 from identity import last_used as usage
 from identity.stores import registry as stores
 from tests.helpers.basic_auth import Credentials
@@ -45,6 +46,9 @@ def _fresh_stores_and_cache() -> Iterator[None]:
     yield
     caches["default"].clear()
     stores.reset_stores()
+    # A test that acted as if within a request (freshness._started) must not leave the next
+    # test inside it: its reads would be answered once per "request" instead of each time.
+    freshness._finished()
 
 
 @pytest.fixture
