@@ -474,13 +474,14 @@ def _cleanup(conn: Any, env: dict[str, str], timeout: float) -> dict[str, Any]:
     after = _sizes(conn, TABLE)
     dead = _dead(conn, TABLE)
     # The next run, with nothing left to delete (before VACUUM, the statistics still count the
-    # deleted rows): what every periodic run pays however little has expired.
+    # deleted rows): what every periodic run pays however little has expired. After a stopped
+    # run it deletes the rest first, and the report says so.
     t = time.perf_counter()
     subprocess.run([sys.executable, "manage.py", "cleanup_grants"], cwd=ROOT, env=env,
                    check=True, capture_output=True)
     idle_s = time.perf_counter() - t
-    _log(f"cleanup: {deleted:,} in {elapsed:.0f} s; a run with nothing stale {idle_s:.1f} s; "
-         "VACUUM")
+    _log(f"cleanup: {deleted:,} in {elapsed:.0f} s; the next run "
+         f"({'deleting the rest' if timed_out else 'nothing stale'}) {idle_s:.1f} s; VACUUM")
     t = time.perf_counter()
     conn.execute(f"VACUUM {TABLE}")
     vacuum_s = time.perf_counter() - t
@@ -729,7 +730,7 @@ def _markdown(report: dict[str, Any]) -> str:
         if cleanups:
             lines += ["## Cleanup (`manage.py cleanup_grants`, batches of 5,000)", "",
                       "| rows | stale | deleted | time | rows/s | batches | first 10% s/batch "
-                      "| last 10% s/batch | next run, nothing stale | total before | after | "
+                      "| last 10% s/batch | next run | total before | after | "
                       "dead tuples | VACUUM | after VACUUM | dead after |",
                       "|" + " ---: |" * 15]
             for s in cleanups:
@@ -738,7 +739,8 @@ def _markdown(report: dict[str, Any]) -> str:
                     f"| {_m(s['rows'])} | {c['stale']:,} | {c['deleted']:,}"
                     f"{' (stopped)' if c['timed_out'] else ''} | {c['seconds']:.0f} s | "
                     f"{c['rate']:,.0f} | {c['batches']} | {c['first_batches_s']:.2f} | "
-                    f"{c['last_batches_s']:.2f} | {c.get('idle_run_s', float('nan')):.1f} s | "
+                    f"{c['last_batches_s']:.2f} | {c.get('idle_run_s', float('nan')):.1f} s "
+                    f"({'deleting the rest' if c['timed_out'] else 'nothing stale'}) | "
                     f"{_gib(c['sizes_before']['total'])} | "
                     f"{_gib(c['sizes_after']['total'])} | {c['dead_after']:,} | "
                     f"{c['vacuum_s']:.0f} s | {_gib(c['sizes_vacuumed']['total'])} | "
