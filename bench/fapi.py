@@ -321,10 +321,7 @@ def run_wrk(server: harness.Server, lua: Path, seconds: float, pool_per_thread: 
     busy_after, total_after = harness.machine_ticks()
     server_cpu = harness.group_cpu_seconds(pgid) - server_before
     data = wrk.summary(done, cmd)
-    result = te.WrkResult(
-        requests=data["requests"], seconds=data["duration_us"] / 1e6, non2xx=data["non2xx"],
-        socket_errors=data["connect"] + data["read"] + data["write"] + data["timeout"],
-        p50_ms=data["p50_us"] / 1000, p99_ms=data["p99_us"] / 1000, server_cpu_s=server_cpu)
+    result = te.WrkResult.from_summary(data, server_cpu)
     wrk_cpu = (children_after.ru_utime + children_after.ru_stime
                - children_before.ru_utime - children_before.ru_stime)
     capacity = (total_after - total_before) / harness.CLOCK_TICKS

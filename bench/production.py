@@ -456,10 +456,7 @@ def measure(item: Measured, ctx: Context, seconds: float, tag: str) -> Run:
     if pool is not None:
         wrk.drop_pool(pool)
     data = wrk.summary(done, cmd)
-    result = te.WrkResult(
-        requests=data["requests"], seconds=data["duration_us"] / 1e6, non2xx=data["non2xx"],
-        socket_errors=data["connect"] + data["read"] + data["write"] + data["timeout"],
-        p50_ms=data["p50_us"] / 1000, p99_ms=data["p99_us"] / 1000, server_cpu_s=used[0])
+    result = te.WrkResult.from_summary(data, used[0])
     wrk_cpu = (children_after.ru_utime + children_after.ru_stime
                - children_before.ru_utime - children_before.ru_stime)
     capacity = (total_after - total_before) / harness.CLOCK_TICKS

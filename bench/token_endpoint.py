@@ -47,7 +47,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench import harness  # noqa: E402 - after the checkout is on sys.path
+from bench import harness, wrk  # noqa: E402 - after the checkout is on sys.path
 from bench.harness import (  # noqa: E402
     RESULTS_DIR,
     ROOT,
@@ -163,6 +163,15 @@ class WrkResult:
     p99_ms: float
     server_cpu_s: float = 0.0  # gunicorn master and workers, user + system
     others_cpu_share: float = 0.0  # CPU used by neither the server nor wrk, share of all CPUs
+
+    @classmethod
+    def from_summary(cls, data: dict[str, Any], server_cpu_s: float = 0.0) -> WrkResult:
+        """The run's figures from the summary line of the wrk scripts (`done()`)."""
+        return cls(requests=data["requests"], seconds=data["duration_us"] / 1e6,
+                   non2xx=data["non2xx"],
+                   socket_errors=data["connect"] + data["read"] + data["write"] + data["timeout"],
+                   p50_ms=data["p50_us"] / 1000, p99_ms=data["p99_us"] / 1000,
+                   server_cpu_s=server_cpu_s)
 
     @property
     def rps(self) -> float:
@@ -459,15 +468,7 @@ def run_wrk(url: str, lua: Path, seconds: float) -> WrkResult:
     cmd = ["wrk", f"-t{WRK_THREADS}", f"-c{WRK_CONNECTIONS}", f"-d{seconds:g}s", "--latency",
            "-s", str(lua), url]
     done = subprocess.run(cmd, capture_output=True, text=True, check=False)
-    lines = [line for line in done.stdout.splitlines() if line.startswith("BENCH_RESULT ")]
-    if done.returncode != 0 or not lines:
-        raise BenchError(f"wrk failed (exit {done.returncode}): {' '.join(cmd)}\n"
-                         f"{done.stdout}\n{done.stderr}")
-    data = json.loads(lines[-1].removeprefix("BENCH_RESULT "))
-    return WrkResult(
-        requests=data["requests"], seconds=data["duration_us"] / 1e6, non2xx=data["non2xx"],
-        socket_errors=data["connect"] + data["read"] + data["write"] + data["timeout"],
-        p50_ms=data["p50_us"] / 1000, p99_ms=data["p99_us"] / 1000)
+    return WrkResult.from_summary(wrk.summary(done, cmd))
 
 
 def warm_up(item: Measured) -> None:

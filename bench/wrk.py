@@ -116,7 +116,8 @@ def drop_pool(prefix: Path) -> None:
 
 
 def summary(done: subprocess.CompletedProcess[str], cmd: list[str]) -> dict[str, Any]:
-    """Return the script's summary line of a finished wrk run, or fail with wrk's output."""
+    """Return the summary line of a finished wrk run (this script's, or bench/token_endpoint.py's
+    simpler one), or fail with wrk's output."""
     lines = [ln for ln in done.stdout.splitlines() if ln.startswith("BENCH_RESULT ")]
     if done.returncode != 0 or not lines:
         raise BenchError(f"wrk failed (exit {done.returncode}): {' '.join(cmd)}\n"
