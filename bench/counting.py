@@ -8,7 +8,8 @@ a worker serves:
 - transaction commits (`connection.commit`, as `transaction.atomic` ends) and connection health
   checks (`is_usable`, the `SELECT 1` of CONN_HEALTH_CHECKS), which bypass execute_wrapper;
 - Redis round trips and commands: every `redis.Redis.execute_command` (one command, one round
-  trip) and every pipeline `execute` (one round trip, its commands).
+  trip), every pipeline `execute` (one round trip, its commands), and every read the project's
+  cache backend sends on its own connection (`ReusingRedisCacheClient._round_trip`).
 
 The totals live in a small file per worker, `BENCH_COUNTS_DIR/<pid>.counts`, memory-mapped: an
 update is a few stores into memory, no system call, and the benchmark reads the files whenever it
@@ -130,6 +131,19 @@ def _patch_once() -> None:
 
     redis.Redis.execute_command = counted_execute_command  # type: ignore[method-assign]
     Pipeline.execute = counted_pipeline_execute  # type: ignore[method-assign]
+
+    from identity.redis_cache import ReusingRedisCacheClient
+
+    round_trip = ReusingRedisCacheClient._round_trip
+
+    def counted_round_trip(connection: Any, command: tuple[Any, ...]) -> Any:
+        _add("redis_round_trips")
+        _add("redis_commands")
+        if _trace is not None:
+            _trace.write(f"{os.getpid()} redis {command[0]}\n")
+        return round_trip(connection, command)
+
+    ReusingRedisCacheClient._round_trip = staticmethod(counted_round_trip)  # type: ignore[method-assign]
 
 
 class CountingMiddleware:

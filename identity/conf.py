@@ -181,7 +181,7 @@ class IdentitySettings:
     """`settings.IDENTITY` merged over DEFAULTS, as attributes; dotted paths imported lazily."""
 
     def __init__(self) -> None:
-        self._cache: dict[str, Any] = {}
+        self._cached: set[str] = set()
 
     @property
     def user_settings(self) -> dict[str, Any]:
@@ -199,16 +199,20 @@ class IdentitySettings:
     def __getattr__(self, name: str) -> Any:
         if name not in DEFAULTS:
             raise AttributeError(f"Invalid identity setting: {name!r}")
-        if name not in self._cache:
-            value = self.user_settings.get(name, DEFAULTS[name])
-            if name in IMPORT_STRINGS and isinstance(value, str):
-                value = import_string(value)
-            self._cache[name] = value
-        return self._cache[name]
+        value = self.user_settings.get(name, DEFAULTS[name])
+        if name in IMPORT_STRINGS and isinstance(value, str):
+            value = import_string(value)
+        # Kept as an instance attribute: later reads find it without calling __getattr__ (a
+        # token request reads about thirty settings).
+        self.__dict__[name] = value
+        self._cached.add(name)
+        return value
 
     def reload(self) -> None:
         """Forget cached values (settings changed, e.g. in a test)."""
-        self._cache.clear()
+        for name in self._cached:
+            self.__dict__.pop(name, None)
+        self._cached.clear()
 
 
 identity_settings = IdentitySettings()

@@ -1,19 +1,33 @@
-"""Django's Redis cache, with one redis-py client per connection pool instead of one per call.
+"""Django's Redis cache, with one redis-py client per connection pool instead of one per call,
+and reads sent on a connection each thread keeps.
 
 Django's `RedisCacheClient.get_client` builds a new `redis.Redis` around the pooled connections
 for every cache operation; with redis-py 5 and later that object costs about as much CPU as the
-round trip itself (measured: 65 µs to build, 51 µs for a GET, in one process). A token request
-makes three cache reads, so the settings use this backend for `redis://` cache URLs. Clients are
-thread-safe and hold no connection of their own (the pool does, and redis-py re-creates a pool's
-connections in a forked child), so one per pool serves every thread of the process.
+round trip itself (measured: 65 µs to build, 51 µs for a GET, in one process). The settings use
+this backend for `redis://` cache URLs. Clients are thread-safe and hold no connection of their
+own (the pool does, and redis-py re-creates a pool's connections in a forked child), so one per
+pool serves every thread of the process.
+
+Every token request makes one read (an `MGET`), and on that path redis-py's command machinery
+costs more than the round trip: taking a connection from the pool (a lock and a poll of the
+socket), the client's retry wrapper and response callbacks. `get` and `get_many` therefore send
+their command on a connection of the thread's own, made with the pool's settings (address,
+database, credentials, TLS, timeouts), read the reply with the same parser, and retry once on a
+fresh connection when the kept one was closed (Redis's `timeout`, a restart). Writes stay on the
+pool. Measured in one process, `get_many` of 6 keys: 175 µs of CPU through Django's backend, 51 µs
+through this one (the client kept, no key checks, these reads).
 """
 
 from __future__ import annotations
 
+import os
+import pickle
+import threading
 from typing import Any
 
 from django.core.cache.backends.redis import RedisCache as DjangoRedisCache
-from django.core.cache.backends.redis import RedisCacheClient
+from django.core.cache.backends.redis import RedisCacheClient, RedisSerializer
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 
 class ReusingRedisCacheClient(RedisCacheClient):
@@ -32,6 +46,62 @@ class ReusingRedisCacheClient(RedisCacheClient):
             client = self._clients[index] = django._client(connection_pool=self._pool_at(index))
         return client
 
+    def get(self, key: Any, default: Any) -> Any:
+        """`GET` on this thread's own connection."""
+        value = self._read("GET", key)
+        return default if value is None else self._loads(value)
+
+    def get_many(self, keys: Any) -> dict[Any, Any]:
+        """`MGET` on this thread's own connection."""
+        keys = list(keys)
+        if not keys:
+            return {}
+        values = self._read("MGET", *keys)
+        return {key: self._loads(value)
+                for key, value in zip(keys, values, strict=True) if value is not None}
+
+    def _loads(self, value: Any) -> Any:
+        django: Any = self
+        serializer = django._serializer
+        # Django's serializer tries int() first and unpickles on the ValueError; a pickle of
+        # protocol 2 or later always starts with its PROTO opcode, so go straight to it.
+        if value[:1] == b"\x80" and type(serializer) is RedisSerializer \
+                and getattr(serializer, "protocol", 0) >= 2:
+            return pickle.loads(value)
+        return serializer.loads(value)
+
+    def _read(self, *command: Any) -> Any:
+        """Send a read command on this thread's connection to the server Django reads from."""
+        django: Any = self
+        index: int = django._get_connection_pool_index(False)
+        for attempt in (1, 2):
+            connection = self._kept.connection(index, self._pool_at)
+            try:
+                return self._round_trip(connection, command)
+            except RedisConnectionError:
+                # A kept connection may have been closed by the server since its last use:
+                # one retry on a new one, then the error is the caller's (the cache is down).
+                self._kept.drop(index)
+                if attempt == 2:
+                    raise
+            except BaseException:
+                # A timeout or an interrupted read leaves a reply in flight: never reuse it.
+                self._kept.drop(index)
+                raise
+        raise AssertionError("unreachable")
+
+    @staticmethod
+    def _round_trip(connection: Any, command: tuple[Any, ...]) -> Any:
+        connection.send_command(*command)
+        return connection.read_response()
+
+    @property
+    def _kept(self) -> _KeptConnections:
+        kept = self.__dict__.get("_kept_connections")
+        if kept is None:
+            kept = self.__dict__["_kept_connections"] = _KeptConnections()
+        return kept
+
     def _pool_at(self, index: int) -> Any:
         """Return the connection pool of server `index`, created as Django creates it."""
         django: Any = self
@@ -40,6 +110,30 @@ class ReusingRedisCacheClient(RedisCacheClient):
             pools[index] = django._pool_class.from_url(django._servers[index],
                                                       **django._pool_options)
         return pools[index]
+
+
+class _KeptConnections(threading.local):
+    """Per thread and process: one connection per server, made with its pool's settings."""
+
+    def __init__(self) -> None:
+        self.pid = os.getpid()
+        self.connections: dict[int, Any] = {}
+
+    def connection(self, index: int, pool_at: Any) -> Any:
+        if self.pid != os.getpid():
+            # A forked child shares its parent's sockets: it must never read from them.
+            self.pid, self.connections = os.getpid(), {}
+        connection = self.connections.get(index)
+        if connection is None:
+            pool = pool_at(index)
+            connection = pool.connection_class(**pool.connection_kwargs)
+            self.connections[index] = connection
+        return connection
+
+    def drop(self, index: int) -> None:
+        connection = self.connections.pop(index, None)
+        if connection is not None:
+            connection.disconnect()
 
 
 class RedisCache(DjangoRedisCache):

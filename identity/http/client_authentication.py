@@ -56,13 +56,14 @@ def authenticated_client(http: HttpRequest, params: Mapping[str, str]) -> Client
 
 def _assertion_verifier(http: HttpRequest) -> Callable[[Client, str], None]:
     """Check a private_key_jwt assertion sent to this endpoint: signature, claims, single use."""
-    issuer = get_issuer(http)
-    # OIDC Core §9: the token endpoint's URL; FAPI 2.0 and RFC 7523 §3: the issuer. The URL
-    # of the endpoint called stands for the others (introspection, revocation, PAR).
-    issuer_only = identity_settings.CLIENT_ASSERTION_ISSUER_AUDIENCE_ONLY
-    audiences = frozenset({issuer} if issuer_only else {issuer, issuer + http.path})
 
     def verify(client: Client, assertion: str) -> None:
+        # Worked out here, not for every request: most callers send a secret.
+        issuer = get_issuer(http)
+        # OIDC Core §9: the token endpoint's URL; FAPI 2.0 and RFC 7523 §3: the issuer. The URL
+        # of the endpoint called stands for the others (introspection, revocation, PAR).
+        issuer_only = identity_settings.CLIENT_ASSERTION_ISSUER_AUDIENCE_ONLY
+        audiences = frozenset({issuer} if issuer_only else {issuer, issuer + http.path})
         now = clock.now()
         try:
             keys = client_keys(client, now, kid=unverified_kid(assertion))

@@ -18,6 +18,9 @@ from identity.domain.grants import (
 from identity.domain.resources import Resources
 from identity.grants.records import deny_list_entry, issued_jwt_data
 
+# Distinct scope sets whose resources an InMemoryResourceStore keeps found.
+FOUND_LIMIT = 1024
+
 
 class InMemoryClientStore:
     """Clients held in a dict; duplicate ids are refused, as IdentityServer does."""
@@ -50,22 +53,40 @@ class InMemoryResourceStore:
             if len(set(names)) != len(names):
                 raise ValueError(f"an {label} name is defined more than once.")
         self._resources = resources
+        # Answers by the set of names asked: the resources never change (a change makes a new
+        # store), and a token request asks with the same few scopes every time.
+        self._found: dict[frozenset[str], Resources] = {}
 
     def find_resources_by_scope_names(self, names: Iterable[str]) -> Resources:
         """Return identity resources and API scopes named, with the API resources owning them."""
-        wanted = set(names)
-        res = self._resources
-        return Resources(
-            identity_resources=tuple(r for r in res.identity_resources if r.name in wanted),
-            api_scopes=tuple(s for s in res.api_scopes if s.name in wanted),
-            api_resources=tuple(r for r in res.api_resources if wanted.intersection(r.scopes)),
-        )
+        wanted = frozenset(names)
+        found = self._found.get(wanted)
+        if found is None:
+            res = self._resources
+            found = Resources(
+                identity_resources=tuple(r for r in res.identity_resources if r.name in wanted),
+                api_scopes=tuple(s for s in res.api_scopes if s.name in wanted),
+                api_resources=tuple(r for r in res.api_resources
+                                    if wanted.intersection(r.scopes)),
+            )
+            if len(self._found) >= FOUND_LIMIT:
+                self._found.clear()
+            self._found[wanted] = found
+        return found
 
     def find_api_resources_by_name(self, names: Iterable[str]) -> Resources:
         """Return the API resources with these names."""
         wanted = set(names)
         return Resources(
             api_resources=tuple(r for r in self._resources.api_resources if r.name in wanted))
+
+    def __getstate__(self) -> dict[str, Any]:
+        # The shared cache holds the resources, not what this process found in them.
+        return {"_resources": self._resources}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self._resources = state["_resources"]
+        self._found = {}
 
     def all_resources(self) -> Resources:
         """Return everything."""

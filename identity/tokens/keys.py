@@ -76,15 +76,24 @@ class KeyRing:
         self._next_change: datetime | None = None
         self._jwks: dict[str, Any] = {"keys": []}
         self._verification: dict[str, tuple[str, Any]] = {}
+        # The key each algorithm signs with, chosen once per reload.
+        self._signing: dict[str, LoadedKey] = {}
+        self._choice_holds = False
 
     def signing_key(self, algorithm: str | None = None) -> LoadedKey:
         """Return the key that signs now for `algorithm` (default: the first configured)."""
         now = self._fresh()
         alg = algorithm or self.algorithms[0]
-        chosen = signing_key(self._usable(alg), now)
-        if chosen is None:  # pragma: no cover - _fresh() always leaves one usable key
-            raise RuntimeError(f"no signing key for {alg}")
-        return self._loaded[chosen.kid]
+        loaded = self._signing.get(alg)
+        if loaded is None:
+            chosen = signing_key(self._usable(alg), now)
+            if chosen is None:  # pragma: no cover - _fresh() always leaves one usable key
+                raise RuntimeError(f"no signing key for {alg}")
+            loaded = self._loaded[chosen.kid]
+            if self._choice_holds:
+                # Until the next reload: _fresh() reloads at the next activation or retirement.
+                self._signing[alg] = loaded
+        return loaded
 
     def jwks(self) -> dict[str, Any]:
         """Return the JSON Web Key Set: public halves of announced, signing and retired keys."""
@@ -156,6 +165,8 @@ class KeyRing:
                                    exc_info=True)
                     self._read_at = time.monotonic() - self._refresh_interval + RELOAD_RETRY
                     self._next_change = None
+                    # Without a reload to follow each activation, choose at every signature.
+                    self._signing, self._choice_holds = {}, False
                 else:
                     self._read_generation = generation
         return now
@@ -189,6 +200,7 @@ class KeyRing:
         moments = [t for alg in self.algorithms for k in self._keys[alg] if k.revoked_at is None
                    for t in (k.activates_at, k.retires_at, k.expires_at) if t > now]
         self._next_change = min(moments) if moments else None
+        self._signing, self._choice_holds = {}, True
 
     def _usable(self, alg: str) -> list[StoredKey]:
         return [k for k in self._keys.get(alg, []) if k.kid in self._loaded]

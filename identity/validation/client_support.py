@@ -118,6 +118,23 @@ def unsupported_problems(client: Client) -> list[ConfigProblem]:
     The authorize and token endpoints call this too, so that a stored client with such a value
     fails closed even when the store does not validate clients on read.
     """
+    # Clients are immutable, and the stores hand out the same object until the client changes:
+    # the answer is kept per object (by identity, the object held so that its id is not reused).
+    checked = _checked.get(id(client))
+    if checked is not None and checked[0] is client:
+        return list(checked[1])
+    problems = _problems(client)
+    if len(_checked) >= CHECKED_LIMIT:
+        _checked.clear()
+    _checked[id(client)] = (client, tuple(problems))
+    return problems
+
+
+CHECKED_LIMIT: Final = 1024
+_checked: dict[int, tuple[Client, tuple[ConfigProblem, ...]]] = {}
+
+
+def _problems(client: Client) -> list[ConfigProblem]:
     problems = [ConfigProblem(u.field, u.message) for u in UNSUPPORTED_PROPERTIES
                 if getattr(client, u.field) not in u.honoured]
     if client.protocol_type != PROTOCOL_OIDC:
