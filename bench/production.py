@@ -264,14 +264,14 @@ class Measured:
 
 # --- processes ---------------------------------------------------------------------------------
 
-def _admin(sql: str) -> None:
+def admin_sql(sql: str) -> None:
     import psycopg
 
     with psycopg.connect(f"{PG_ADMIN}/postgres", autocommit=True) as db:
         db.execute(sql.encode())
 
 
-def _forget_keys(prefix: str) -> None:
+def forget_keys(prefix: str) -> None:
     import redis
 
     client = redis.Redis(host=REDIS_HOST, port=REDIS_PORT, db=REDIS_DB)
@@ -577,9 +577,9 @@ def prepare(args: argparse.Namespace, work: Path, stack: ExitStack
     logs = work / "logs"
     logs.mkdir()
     print(f"database {database}, Redis db {REDIS_DB} key prefix {prefix}", flush=True)
-    _admin(f'CREATE DATABASE "{database}"')
-    stack.callback(_admin, f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
-    stack.callback(_forget_keys, prefix)
+    admin_sql(f'CREATE DATABASE "{database}"')
+    stack.callback(admin_sql, f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+    stack.callback(forget_keys, prefix)
     trace = (harness.RESULTS_DIR / f"production-trace-{run_id}.log") if args.trace else None
     if trace is not None:
         harness.RESULTS_DIR.mkdir(parents=True, exist_ok=True)
