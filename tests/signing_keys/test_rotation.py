@@ -187,3 +187,34 @@ def test_without_loaded_keys_an_outage_of_the_key_store_is_an_error(now) -> None
     store.down = True
     with pytest.raises(ConnectionError):
         ring(store).signing_key()
+
+
+def _announced_successor(store: MemoryKeyStore, now: dict) -> tuple[str, StoredKey]:
+    """Make a signing key and its announced successor in `store`; return the first's kid."""
+    keys = ring(store)
+    first = keys.signing_key().kid
+    now["now"] = T0 + timedelta(days=76, seconds=1)
+    keys.signing_key()
+    assert len(store.rows) == 2
+    return first, store.rows[1]
+
+
+def test_the_kept_signing_key_gives_way_at_the_successors_activation(now) -> None:
+    store = MemoryKeyStore()
+    first, second = _announced_successor(store, now)
+    keys = KeyRing(store, ["RS256"], POLICY, "s3cret", refresh_interval=365 * DAY)
+    assert keys.signing_key().kid == first
+    reads = store.reads
+    assert keys.signing_key().kid == first and store.reads == reads  # kept, not read again
+    now["now"] = second.activates_at
+    assert keys.signing_key().kid == second.kid
+
+
+def test_during_an_outage_the_successor_still_signs_from_its_activation(now) -> None:
+    store = FailingStore()
+    first, second = _announced_successor(store, now)
+    keys = KeyRing(store, ["RS256"], POLICY, "s3cret", refresh_interval=365 * DAY)
+    assert keys.signing_key().kid == first
+    store.down = True
+    now["now"] = second.activates_at
+    assert keys.signing_key().kid == second.kid  # chosen among the loaded keys, store down

@@ -232,3 +232,36 @@ def test_granted_resources_keeps_the_found_objects() -> None:
     kept = granted_resources(found, ("openid", "api1"))
     assert kept.api_scopes == (resources().api_scopes[0],)
     assert kept.api_resources == (ApiResource(name="api1", scopes=("api1", "shared")),)
+
+
+def test_resource_store_answers_by_the_set_of_names_however_asked(monkeypatch) -> None:
+    from identity.stores import memory
+
+    store = InMemoryResourceStore(Resources(
+        identity_resources=(IdentityResource("openid"),),
+        api_scopes=(ApiScope("api1"), ApiScope("api2")),
+        api_resources=(ApiResource("one", scopes=("api1",)), ApiResource("two", scopes=("api2",)))))
+    first = store.find_resources_by_scope_names(["api1", "openid"])
+    assert [s.name for s in first.api_scopes] == ["api1"]
+    assert [r.name for r in first.api_resources] == ["one"]
+    assert [r.name for r in first.identity_resources] == ["openid"]
+    assert store.find_resources_by_scope_names(("openid", "api1", "api1")) == first
+    other = store.find_resources_by_scope_names(["api2"])
+    assert [r.name for r in other.api_resources] == ["two"] and not other.identity_resources
+    # Bounded: past the limit the answers found so far are dropped, and found again alike.
+    monkeypatch.setattr(memory, "FOUND_LIMIT", 2)
+    store.find_resources_by_scope_names(["api1", "api2"])
+    assert len(store._found) == 1
+    assert store.find_resources_by_scope_names(["api1", "openid"]) == first
+
+
+def test_a_pickled_resource_store_leaves_its_answers_behind() -> None:
+    import pickle
+
+    store = InMemoryResourceStore(Resources(api_scopes=(ApiScope("api1"),),
+                                            api_resources=(ApiResource("one", scopes=("api1",)),)))
+    found = store.find_resources_by_scope_names(["api1"])
+    copy = pickle.loads(pickle.dumps(store))
+    assert copy._found == {}
+    assert copy.find_resources_by_scope_names(["api1"]) == found
+    assert copy.all_resources() == store.all_resources()
