@@ -180,9 +180,6 @@ REMOVED: Final[dict[str, str]] = {
 class IdentitySettings:
     """`settings.IDENTITY` merged over DEFAULTS, as attributes; dotted paths imported lazily."""
 
-    def __init__(self) -> None:
-        self._cached: set[str] = set()
-
     @property
     def user_settings(self) -> dict[str, Any]:
         """Return the project's `IDENTITY` dictionary, checked for unknown and removed keys."""
@@ -205,14 +202,12 @@ class IdentitySettings:
         # Kept as an instance attribute: later reads find it without calling __getattr__ (a
         # token request reads about thirty settings).
         self.__dict__[name] = value
-        self._cached.add(name)
         return value
 
     def reload(self) -> None:
         """Forget cached values (settings changed, e.g. in a test)."""
-        for name in self._cached:
+        for name in DEFAULTS:
             self.__dict__.pop(name, None)
-        self._cached.clear()
 
 
 identity_settings = IdentitySettings()

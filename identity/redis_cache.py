@@ -36,6 +36,15 @@ class ReusingRedisCacheClient(RedisCacheClient):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._clients: dict[int, Any] = {}
+        self._kept = _KeptConnections()
+        django: Any = self
+        serializer = django._serializer
+        # Django's serializer tries int() first and unpickles on the ValueError; a pickle of
+        # protocol 2 or later always starts with its PROTO opcode, so such a value can go
+        # straight to pickle.
+        self._unpickle_directly = (type(serializer) is RedisSerializer
+                                   and getattr(serializer, "protocol", 0) >= 2)
+        self._serializer_loads = serializer.loads
 
     def get_client(self, key: Any = None, *, write: bool = False) -> Any:
         """Return the client of the pool Django picks for this call, building it once."""
@@ -61,14 +70,9 @@ class ReusingRedisCacheClient(RedisCacheClient):
                 for key, value in zip(keys, values, strict=True) if value is not None}
 
     def _loads(self, value: Any) -> Any:
-        django: Any = self
-        serializer = django._serializer
-        # Django's serializer tries int() first and unpickles on the ValueError; a pickle of
-        # protocol 2 or later always starts with its PROTO opcode, so go straight to it.
-        if value[:1] == b"\x80" and type(serializer) is RedisSerializer \
-                and getattr(serializer, "protocol", 0) >= 2:
+        if self._unpickle_directly and value[:1] == b"\x80":
             return pickle.loads(value)
-        return serializer.loads(value)
+        return self._serializer_loads(value)
 
     def _read(self, *command: Any) -> Any:
         """Send a read command on this thread's connection to the server Django reads from."""
@@ -78,29 +82,19 @@ class ReusingRedisCacheClient(RedisCacheClient):
             connection = self._kept.connection(index, self._pool_at)
             try:
                 return self._round_trip(connection, command)
-            except RedisConnectionError:
-                # A kept connection may have been closed by the server since its last use:
-                # one retry on a new one, then the error is the caller's (the cache is down).
+            except BaseException as err:
+                # Never reuse a connection that failed: a timeout or an interrupted read leaves
+                # a reply in flight. A kept connection may have been closed by the server since
+                # its last use: one retry on a new one, then the error is the caller's.
                 self._kept.drop(index)
-                if attempt == 2:
+                if attempt == 2 or not isinstance(err, RedisConnectionError):
                     raise
-            except BaseException:
-                # A timeout or an interrupted read leaves a reply in flight: never reuse it.
-                self._kept.drop(index)
-                raise
         raise AssertionError("unreachable")
 
     @staticmethod
     def _round_trip(connection: Any, command: tuple[Any, ...]) -> Any:
         connection.send_command(*command)
         return connection.read_response()
-
-    @property
-    def _kept(self) -> _KeptConnections:
-        kept = self.__dict__.get("_kept_connections")
-        if kept is None:
-            kept = self.__dict__["_kept_connections"] = _KeptConnections()
-        return kept
 
     def _pool_at(self, index: int) -> Any:
         """Return the connection pool of server `index`, created as Django creates it."""

@@ -4,8 +4,6 @@ every committed change, whatever order readers and writers come in."""
 
 from __future__ import annotations
 
-import secrets
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -18,27 +16,19 @@ from identity import freshness
 from identity.redis_cache import ReusingRedisCacheClient
 from identity.stores.caching import invalidate_client, stamp_keys_of_client
 from identity.stores.orm_generation import read_generation
+from tests.freshness.conftest import REDIS
 from tests.helpers.basic_auth import basic
 
 pytestmark = pytest.mark.django_db
-REDIS = "redis://127.0.0.1:6379/13"
 
 
 @pytest.fixture
-def on_redis(settings: Any) -> Iterator[str]:
+def on_redis(settings: Any, redis_prefix: str) -> str:
     """Django's cache on Redis, under a key prefix of this test, removed afterwards."""
-    client = redis.Redis.from_url(REDIS)
-    try:
-        client.ping()
-    except redis.RedisError:
-        pytest.skip("needs Redis on 127.0.0.1:6379")
-    prefix = f"test-mirror-{secrets.token_hex(4)}"
     settings.CACHES = {"default": {"BACKEND": "identity.redis_cache.RedisCache",
-                                   "LOCATION": REDIS, "KEY_PREFIX": prefix}}
+                                   "LOCATION": REDIS, "KEY_PREFIX": redis_prefix}}
     assert freshness.cache_is_shared()
-    yield prefix
-    for key in client.scan_iter(match=f"{prefix}:*"):
-        client.delete(key)
+    return redis_prefix
 
 
 @pytest.fixture

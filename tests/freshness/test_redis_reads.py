@@ -5,31 +5,21 @@ with a reply in flight, and are never shared with a forked child."""
 from __future__ import annotations
 
 import os
-import secrets
 import threading
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import redis
+from django.core.cache.backends.redis import RedisSerializer
 
 from identity.redis_cache import RedisCache, ReusingRedisCacheClient
-
-REDIS = "redis://127.0.0.1:6379/13"
+from tests.freshness.conftest import REDIS
 
 
 @pytest.fixture
-def cache() -> Iterator[RedisCache]:
+def cache(redis_prefix: str) -> RedisCache:
     """Our backend under a key prefix of this test, its keys removed afterwards."""
-    admin = redis.Redis.from_url(REDIS)
-    try:
-        admin.ping()
-    except redis.RedisError:
-        pytest.skip("needs Redis on 127.0.0.1:6379")
-    prefix = f"test-reads-{secrets.token_hex(4)}"
-    yield RedisCache(REDIS, {"KEY_PREFIX": prefix})
-    for key in admin.scan_iter(match=f"{prefix}:*"):
-        admin.delete(key)
+    return RedisCache(REDIS, {"KEY_PREFIX": redis_prefix})
 
 
 def kept_connection(cache: RedisCache) -> Any:
@@ -118,3 +108,18 @@ def test_a_forked_child_never_reads_on_its_parents_connection(cache) -> None:
     assert answer == b"1"
     # The parent's connection is still in step: the child sent nothing on it.
     assert cache.get("k") == "parent" and kept_connection(cache) is parents
+
+
+class TaggingSerializer(RedisSerializer):
+    """A project's own serializer: its `loads` must see every value read."""
+
+    def loads(self, data: Any) -> Any:
+        return ("loaded by the project's serializer", super().loads(data))
+
+
+def test_a_serializer_of_the_projects_own_reads_every_value(redis_prefix) -> None:
+    cache = RedisCache(REDIS, {"KEY_PREFIX": redis_prefix,
+                               "OPTIONS": {"serializer": TaggingSerializer}})
+    cache.set("k", {"a": 1}, 60)
+    assert cache.get("k") == ("loaded by the project's serializer", {"a": 1})
+    assert cache.get_many(["k"]) == {"k": ("loaded by the project's serializer", {"a": 1})}
