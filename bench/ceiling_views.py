@@ -2,7 +2,10 @@
 
 (a) `django_ceiling` answers a small JSON body and does nothing else. (b) `rs256_ceiling` and
 `es256_ceiling` also sign a JWT with PyJWT, with a key loaded once at import, with the claim set
-and header of our access tokens (same names, same sizes for the same issuer and client). All are
+and header of our access tokens (same names, same sizes for the same issuer and client). (c)
+`rs256_ceiling_mget` and `es256_ceiling_mget` first make the one cache round trip of a token
+request (an `MGET` of as many keys, through Django's cache, which bench/production.py points at
+Redis), so that a run can tell the round trip's cost from the rest of a token request's. All are
 csrf_exempt POST views, so that the benchmark's wrk script hits them as it hits /connect/token.
 """
 
@@ -18,6 +21,7 @@ from typing import Any
 import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from django.core.cache import caches
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
@@ -27,6 +31,13 @@ AUDIENCE = "api1"
 SCOPE = "api1"
 LIFETIME = 3600
 TOKEN_TYPE = "at+jwt"
+
+# As many keys, of the same length, as a token request's MGET: the two failure counters, the
+# client's and the resources' stamps, the configuration generation's mirror
+# (identity.http.client_authentication._prefetch). None is set: Redis answers five nils, where a
+# token request usually finds three small values.
+MGET_KEYS = [f"bench:ceiling:{name}:{'0' * 40}"
+             for name in ("pair", "address", "client-stamp", "resources-stamp", "generation")]
 
 PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
 
@@ -109,4 +120,20 @@ def rs256_ceiling(request: HttpRequest) -> HttpResponse:
 @require_POST
 def es256_ceiling(request: HttpRequest) -> HttpResponse:
     """(b) The signing ceiling for ES256 (P-256)."""
+    return _signed(request, EC_KEY, "ES256", EC_KID)
+
+
+@csrf_exempt
+@require_POST
+def rs256_ceiling_mget(request: HttpRequest) -> HttpResponse:
+    """(c) The RS256 ceiling after a token request's cache round trip."""
+    caches["default"].get_many(MGET_KEYS)
+    return _signed(request, RSA_KEY, "RS256", RSA_KID)
+
+
+@csrf_exempt
+@require_POST
+def es256_ceiling_mget(request: HttpRequest) -> HttpResponse:
+    """(c) The ES256 ceiling after a token request's cache round trip."""
+    caches["default"].get_many(MGET_KEYS)
     return _signed(request, EC_KEY, "ES256", EC_KID)
