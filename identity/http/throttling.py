@@ -56,29 +56,37 @@ def client_address(request: HttpRequest) -> str:
     return str(request.META.get("REMOTE_ADDR", ""))
 
 
-def _counters(kind: Kind, subject: str, address: str) -> dict[str, int]:
-    """Map each counter's key to its limit; a limit of None switches that counter off.
+def _counters(kind: Kind, subject: str, address: str) -> tuple[tuple[str, int], ...]:
+    """Return each counter's key and limit; a limit of None switches that counter off.
 
     For `user_code` the subject is the sign-in session: its counter ignores the address.
     """
     settings = identity_settings
-    limits: dict[tuple[str, str, str], int | None]
     if kind == "user_code":
-        limits = {("session", subject, ""): settings.DEVICE_USER_CODE_FAILURE_LIMIT_PER_SESSION,
-                  ("address", "", address): settings.DEVICE_USER_CODE_FAILURE_LIMIT_PER_ADDRESS}
-    else:
-        limits = {("pair", subject, address): settings.AUTH_FAILURE_LIMIT,
-                  ("address", "", address): settings.AUTH_FAILURE_LIMIT_PER_ADDRESS}
+        return _limited(kind, subject, address,
+                        settings.DEVICE_USER_CODE_FAILURE_LIMIT_PER_SESSION,
+                        settings.DEVICE_USER_CODE_FAILURE_LIMIT_PER_ADDRESS)
+    return _limited(kind, subject, address, settings.AUTH_FAILURE_LIMIT,
+                    settings.AUTH_FAILURE_LIMIT_PER_ADDRESS)
+
+
+# Asked twice a token request (for the prefetch, then the check); keyed by the limits too, so
+# that a changed setting holds at once.
+@functools.lru_cache(maxsize=4096)
+def _limited(kind: Kind, subject: str, address: str, own_limit: int | None,
+             address_limit: int | None) -> tuple[tuple[str, int], ...]:
+    own = ("session", subject, "") if kind == "user_code" else ("pair", subject, address)
     # Hashed: ids and addresses are caller input, of any length and any characters.
-    return {_key(kind, *parts): limit for parts, limit in limits.items() if limit is not None}
+    return tuple((_key(kind, *parts), limit)
+                 for parts, limit in ((own, own_limit), (("address", "", address), address_limit))
+                 if limit is not None)
 
 
 def counter_keys(kind: Kind, subject: str, address: str) -> list[str]:
     """Return the cache keys check_not_locked reads for `subject` from `address`."""
-    return list(_counters(kind, subject, address))
+    return [key for key, _ in _counters(kind, subject, address)]
 
 
-@functools.lru_cache(maxsize=4096)  # a token request reads its counters, then may count a failure
 def _key(kind: str, scope: str, subject: str, address: str) -> str:
     digest = hashlib.sha256(f"{kind}\x00{scope}\x00{subject}\x00{address}".encode()).hexdigest()
     return f"identity:fail:{KEY_VERSION}:{digest[:40]}"
@@ -93,7 +101,7 @@ def check_not_locked(kind: Kind, subject: str, address: str) -> None:
     try:
         if cache_is_shared():
             counters = _counters(kind, subject, address)
-            counts = cache_get_many(list(counters))
+            counts = cache_get_many([key for key, _ in counters])
         else:
             from identity.stores.orm_throttle import counts as stored_counts
 
@@ -101,11 +109,11 @@ def check_not_locked(kind: Kind, subject: str, address: str) -> None:
             if last_lock_started() + identity_settings.AUTH_FAILURE_WINDOW < now.timestamp():
                 return  # every counter that ever reached a limit has expired since
             counters = _counters(kind, subject, address)
-            counts = stored_counts(counters, now) if counters else {}
+            counts = stored_counts([key for key, _ in counters], now) if counters else {}
     except Exception:  # a cache outage must not stop authentication
         logger.warning("failure counters unavailable", exc_info=True)
         return
-    if any(counts.get(key, 0) >= limit for key, limit in counters.items()):
+    if any(counts.get(key, 0) >= limit for key, limit in counters):
         raise TooManyRequests(identity_settings.AUTH_FAILURE_WINDOW)
 
 
@@ -114,18 +122,19 @@ def record_failure(kind: Kind, subject: str, address: str) -> None:
     counters = _counters(kind, subject, address)
     if not counters:
         return
+    keys = [key for key, _ in counters]
     window = identity_settings.AUTH_FAILURE_WINDOW
     try:
         if cache_is_shared():
-            _increment_cached(list(counters), window)
-            forget_cached(list(counters))
+            _increment_cached(keys, window)
+            forget_cached(keys)
         else:
             from identity.stores.orm_generation import record_lock
             from identity.stores.orm_throttle import increment
 
             now = clock.now()
-            counts = increment(counters, window, now)
-            if any(counts.get(key, 0) >= limit for key, limit in counters.items()):
+            counts = increment(keys, window, now)
+            if any(counts.get(key, 0) >= limit for key, limit in counters):
                 # Rounded up: a lock is never taken for older than it is.
                 record_lock(math.ceil(now.timestamp()))
     except Exception:

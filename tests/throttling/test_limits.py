@@ -163,6 +163,24 @@ def test_client_failures_from_many_addresses_never_lock_the_client_out_elsewhere
                       x_forwarded_for="10.3.1.1").status_code == 200
 
 
+def test_a_changed_limit_holds_at_the_next_request(seeded, token_post, limits) -> None:
+    seeded()
+    limits(pair=5)
+    for _ in range(3):
+        assert token_post(GRANT, auth=("service.client", "guess"),
+                          x_forwarded_for="10.5.0.1").status_code == 401
+    assert token_post(GRANT, auth=("service.client", "secret"),
+                      x_forwarded_for="10.5.0.1").status_code == 200
+    limits(pair=4)  # lowered: the next failure, the fourth, reaches it and locks the pair
+    assert token_post(GRANT, auth=("service.client", "guess"),
+                      x_forwarded_for="10.5.0.1").status_code == 401
+    assert token_post(GRANT, auth=("service.client", "secret"),
+                      x_forwarded_for="10.5.0.1").status_code == 429
+    limits(pair=None)  # switched off
+    assert token_post(GRANT, auth=("service.client", "secret"),
+                      x_forwarded_for="10.5.0.1").status_code == 200
+
+
 def test_one_address_spraying_client_ids_is_locked(seeded, token_post, limits) -> None:
     seeded()
     limits(per_address=3)
