@@ -63,19 +63,18 @@ def _counters(kind: Kind, subject: str, address: str) -> tuple[tuple[str, int], 
     """
     settings = identity_settings
     if kind == "user_code":
-        return _limited(kind, subject, address,
+        return _limited(kind, ("session", subject, ""), address,
                         settings.DEVICE_USER_CODE_FAILURE_LIMIT_PER_SESSION,
                         settings.DEVICE_USER_CODE_FAILURE_LIMIT_PER_ADDRESS)
-    return _limited(kind, subject, address, settings.AUTH_FAILURE_LIMIT,
+    return _limited(kind, ("pair", subject, address), address, settings.AUTH_FAILURE_LIMIT,
                     settings.AUTH_FAILURE_LIMIT_PER_ADDRESS)
 
 
 # Asked twice a token request (for the prefetch, then the check); keyed by the limits too, so
 # that a changed setting holds at once.
 @functools.lru_cache(maxsize=4096)
-def _limited(kind: Kind, subject: str, address: str, own_limit: int | None,
+def _limited(kind: Kind, own: tuple[str, str, str], address: str, own_limit: int | None,
              address_limit: int | None) -> tuple[tuple[str, int], ...]:
-    own = ("session", subject, "") if kind == "user_code" else ("pair", subject, address)
     # Hashed: ids and addresses are caller input, of any length and any characters.
     return tuple((_key(kind, *parts), limit)
                  for parts, limit in ((own, own_limit), (("address", "", address), address_limit))
