@@ -3,9 +3,10 @@
 (a) `django_ceiling` answers a small JSON body and does nothing else. (b) `rs256_ceiling` and
 `es256_ceiling` also sign a JWT with PyJWT, with a key loaded once at import, with the claim set
 and header of our access tokens (same names, same sizes for the same issuer and client). (c)
-`rs256_ceiling_mget` and `es256_ceiling_mget` first make the one cache round trip of a token
-request (an `MGET` of as many keys, through Django's cache, which bench/production.py points at
-Redis), so that a run can tell the round trip's cost from the rest of a token request's. All are
+`rs256_ceiling_mget` and `es256_ceiling_mget` first make the shared-cache read of a token
+request (a `get_many` of as many keys, through Django's cache, which bench/production.py points
+at Redis; once warm, the backend answers it from the worker's tracked copies, as it answers a
+token request's), so that a run can tell the read's cost from the rest of a token request's. All are
 csrf_exempt POST views, so that the benchmark's wrk script hits them as it hits /connect/token.
 """
 
@@ -126,7 +127,7 @@ def es256_ceiling(request: HttpRequest) -> HttpResponse:
 @csrf_exempt
 @require_POST
 def rs256_ceiling_mget(request: HttpRequest) -> HttpResponse:
-    """(c) The RS256 ceiling after a token request's cache round trip."""
+    """(c) The RS256 ceiling after a token request's shared-cache read."""
     caches["default"].get_many(MGET_KEYS)
     return _signed(request, RSA_KEY, "RS256", RSA_KID)
 
@@ -134,6 +135,6 @@ def rs256_ceiling_mget(request: HttpRequest) -> HttpResponse:
 @csrf_exempt
 @require_POST
 def es256_ceiling_mget(request: HttpRequest) -> HttpResponse:
-    """(c) The ES256 ceiling after a token request's cache round trip."""
+    """(c) The ES256 ceiling after a token request's shared-cache read."""
     caches["default"].get_many(MGET_KEYS)
     return _signed(request, EC_KEY, "ES256", EC_KID)

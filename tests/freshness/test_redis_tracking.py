@@ -1,0 +1,182 @@
+"""The Redis backend's reads answered from copies Redis tracks (client-side caching): no round trip
+while nothing changed, and never a value older than a change, whoever made it, once the write
+that made it has returned; an expiry seen within LOCAL_COPY_SECONDS; a lost connection loses
+the copies."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from typing import Any
+
+import pytest
+import redis
+
+from identity import redis_cache
+from identity.redis_cache import RedisCache, ReusingRedisCacheClient
+from tests.freshness.conftest import REDIS
+
+
+@pytest.fixture
+def cache(redis_prefix: str) -> RedisCache:
+    return RedisCache(REDIS, {"KEY_PREFIX": redis_prefix})
+
+
+@pytest.fixture
+def other_process(redis_prefix: str) -> RedisCache:
+    """Another backend on the same keys: its own client, pool and connections, as a second
+    worker or node has (its writes are made from another thread, which has its own copies)."""
+    return RedisCache(REDIS, {"KEY_PREFIX": redis_prefix})
+
+
+@pytest.fixture
+def reads(monkeypatch: pytest.MonkeyPatch) -> list[tuple[Any, ...]]:
+    """Every read sent to Redis from now on."""
+    sent: list[tuple[Any, ...]] = []
+    round_trip = ReusingRedisCacheClient._round_trip
+
+    def counted(connection: Any, command: tuple[Any, ...]) -> Any:
+        sent.append(command)
+        return round_trip(connection, command)
+
+    monkeypatch.setattr(ReusingRedisCacheClient, "_round_trip", staticmethod(counted))
+    return sent
+
+
+def elsewhere(action: Any) -> None:
+    thread = threading.Thread(target=action)
+    thread.start()
+    thread.join()
+
+
+def test_a_value_read_is_answered_locally_until_another_process_changes_it(
+        cache, other_process, reads) -> None:
+    cache.set_many({"stamp": "a", "count": 2}, 60)
+    assert cache.get_many(["stamp", "count", "absent"]) == {"stamp": "a", "count": 2}
+    assert cache.get_many(["stamp", "count", "absent"]) == {"stamp": "a", "count": 2}
+    assert cache.get("count") == 2
+    assert [command[0] for command in reads] == ["MGET"]
+
+    elsewhere(lambda: other_process.set("stamp", "b", 60))
+    # No wait: the other's write returned only once Redis had sent its invalidation.
+    assert cache.get_many(["stamp", "count", "absent"]) == {"stamp": "b", "count": 2}
+
+    elsewhere(lambda: other_process.set("absent", "now here", 60))  # an absence is tracked too
+    assert cache.get("absent") == "now here"
+
+    elsewhere(lambda: other_process.delete_many(["stamp", "count"]))
+    assert cache.get_many(["stamp", "count"]) == {}
+    assert len(reads) == 4
+
+
+def test_changes_by_any_client_reach_the_copies(cache, redis_prefix) -> None:
+    cache.set("k", "old", 60)
+    assert cache.get("k") == "old"
+    raw = redis.Redis.from_url(REDIS)
+    raw.set(f"{redis_prefix}:1:k", b"1")  # Django's integers are stored as digits
+    raw.ping()  # as the backend's own writes do: the invalidation has been sent
+    assert cache.get("k") == 1
+
+    raw.incr(f"{redis_prefix}:1:k")
+    raw.ping()
+    assert cache.get("k") == 2
+
+
+def test_this_threads_own_writes_are_read_back_at_once(cache, reads) -> None:
+    cache.set("k", "v", 60)
+    assert cache.get("k") == "v"
+    for change, expected in ((lambda: cache.set("k", "w", 60), "w"),
+                             (lambda: cache.delete("k"), None),
+                             (lambda: cache.add("k", 5, 60), 5),
+                             (lambda: cache.incr("k"), 6),
+                             (lambda: cache.touch("k", 60), 6),
+                             (lambda: cache.set_many({"k": 7}, 60), 7),
+                             (lambda: cache.delete_many(["k"]), None)):
+        change()
+        assert cache.get("k") == expected
+    assert len(reads) == 8  # each change dropped the copy: read again
+
+
+def test_an_expiry_is_seen_within_the_local_copys_lifetime(cache, reads, monkeypatch) -> None:
+    monkeypatch.setattr(redis_cache, "LOCAL_COPY_SECONDS", 0.2)
+    cache.set("k", "v", 60)
+    assert cache.get("k") == "v"
+    assert cache.get("k") == "v"
+    assert len(reads) == 1
+    time.sleep(0.25)
+    assert cache.get("k") == "v"
+    assert len(reads) == 2  # the copy was too old: read again
+
+
+def test_large_values_are_not_kept(cache, reads) -> None:
+    large = "x" * redis_cache.LOCAL_COPY_MAX_BYTES
+    cache.set_many({"large": large, "small": "y"}, 60)
+    assert cache.get_many(["large", "small"]) == {"large": large, "small": "y"}
+    assert cache.get("small") == "y"
+    assert cache.get("large") == large
+    assert [command[0] for command in reads] == ["MGET", "GET"]
+
+
+def test_a_lost_connection_loses_its_copies(cache, redis_prefix, reads) -> None:
+    cache.set("k", "old", 60)
+    assert cache.get("k") == "old"
+    client: Any = cache._cache
+    connection = client._kept.connections[0].connection
+    host, port = connection._sock.getsockname()[:2]
+    raw = redis.Redis.from_url(REDIS)
+    assert raw.client_kill(f"{host}:{port}")
+    # Changed while nobody could tell this connection: the copy must not be answered.
+    raw.set(f"{redis_prefix}:1:k", b"2")
+    assert cache.get("k") == 2
+    assert client._kept.connections[0].connection is not connection
+    assert len(reads) == 2
+
+
+def test_many_readers_each_see_a_change(cache, redis_prefix) -> None:
+    """Threads of one process and forked processes, each with its own tracked connection."""
+    cache.set("k", "old", 60)
+    assert cache.get("k") == "old"
+    seen: list[Any] = []
+    start, changed = threading.Barrier(5), threading.Event()
+
+    def reader() -> None:
+        assert cache.get("k") == "old"
+        start.wait()
+        changed.wait()
+        seen.append(cache.get("k"))
+
+    threads = [threading.Thread(target=reader) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    start.wait()
+    elsewhere(lambda: RedisCache(REDIS, {"KEY_PREFIX": redis_prefix}).set("k", "new", 60))
+    changed.set()
+    for thread in threads:
+        thread.join()
+    assert seen == ["new"] * 4 and cache.get("k") == "new"
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_a_forked_child_keeps_nothing_of_its_parents(cache, redis_prefix) -> None:
+    cache.set("k", "parent", 60)
+    assert cache.get("k") == "parent"
+    read, write = os.pipe()
+    go_read, go_write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: reads, waits for the parent's change, reads again
+        try:
+            first = cache.get("k")
+            os.write(write, b"r")
+            os.read(go_read, 1)
+            second = cache.get("k")
+            os.write(write, b"1" if (first, second) == ("parent", "changed") else b"0")
+        finally:
+            os._exit(0)
+    os.close(write)
+    assert os.read(read, 1) == b"r"
+    cache.set("k", "changed", 60)
+    os.write(go_write, b"g")
+    answer = os.read(read, 1)
+    os.waitpid(pid, 0)
+    assert answer == b"1"
