@@ -85,6 +85,27 @@ def test_a_warm_token_request_makes_no_round_trip_and_no_query(client, seeded, o
     assert queries.captured_queries == []
 
 
+def test_each_caller_address_is_read_once_then_answered_from_the_copies(client, seeded, on_redis,
+                                                                         round_trips) -> None:
+    """The failure counters are per client and address: a new address costs one read, and only
+    the first time (within LOCAL_COPY_SECONDS) this worker sees it."""
+    seeded()
+    for _ in range(2):  # warm: the client cached, its stamp and the generation read back
+        assert client_credentials(client).status_code == 200
+    round_trips.clear()
+    addresses = ["192.0.2.1", "192.0.2.2", "2001:db8::3"]
+
+    for _ in range(4):
+        for address in addresses:
+            answer = client.post("/connect/token", "grant_type=client_credentials&scope=api1",
+                                 content_type="application/x-www-form-urlencoded",
+                                 HTTP_AUTHORIZATION=basic("service.client", "secret"),
+                                 REMOTE_ADDR=address)
+            assert answer.status_code == 200, answer.content
+
+    assert [args[0] for args in round_trips] == ["MGET"] * len(addresses)
+
+
 def test_a_committed_change_gives_the_mirror_a_value_never_seen(on_redis, db,
                                                                 django_capture_on_commit_callbacks
                                                                 ) -> None:
