@@ -221,7 +221,7 @@ class _Tracked:
 
     def _invalidated(self, message: Any) -> None:
         keys = message[1]
-        if keys is None:  # FLUSHDB, FLUSHALL, or Redis's tracking table was full
+        if keys is None:  # FLUSHDB or FLUSHALL
             self.copies.clear()
             return
         for key in keys:
