@@ -94,17 +94,13 @@ class ReusingRedisCacheClient(RedisCacheClient):
     # thread's copies at once; other threads and processes drop theirs on Redis's invalidation.
     def add(self, key: Any, value: Any, timeout: Any) -> Any:
         """`SET NX` (replay markers, once-per-interval marks: no barrier)."""
-        try:
+        with self._changing([key], barrier=False):
             return super().add(key, value, timeout)
-        finally:
-            self._kept.forget([key])
 
     def incr(self, key: Any, delta: Any) -> Any:
         """`INCRBY` (failure counters, which may be seen a few microseconds late: no barrier)."""
-        try:
+        with self._changing([key], barrier=False):
             return super().incr(key, delta)
-        finally:
-            self._kept.forget([key])
 
     def set(self, key: Any, value: Any, timeout: Any) -> None:
         """`SET`, then the invalidation barrier."""
@@ -138,13 +134,15 @@ class ReusingRedisCacheClient(RedisCacheClient):
             return super().clear()
 
     @contextmanager
-    def _changing(self, keys: list[Any] | None) -> Iterator[None]:
-        """Forget this thread's copies of `keys` (None: all), and once the write in the block
-        succeeded, wait until Redis has sent its invalidations to every other reader."""
+    def _changing(self, keys: list[Any] | None, *, barrier: bool = True) -> Iterator[None]:
+        """Forget this thread's copies of `keys` (None: all), and with `barrier`, once the write
+        in the block succeeded, wait until Redis has sent its invalidations to every reader."""
         try:
             yield
         finally:
             self._kept.forget(keys)
+        if not barrier:
+            return
         # Redis queues a write's reply and the invalidations it causes in the same turn of its
         # event loop but may send the reply first; it answers a later command only after that
         # turn has sent everything. With the PING answered, no process can still answer from a

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import redis
+
+from identity.redis_cache import ReusingRedisCacheClient
 
 REDIS = "redis://127.0.0.1:6379/13"
 
@@ -23,3 +26,15 @@ def redis_prefix() -> Iterator[str]:
     yield prefix
     for key in client.scan_iter(match=f"{prefix}:*"):
         client.delete(key)
+
+
+def record_backend_reads(monkeypatch: pytest.MonkeyPatch, sent: list[tuple[Any, ...]]) -> None:
+    """Append to `sent` every read (GET, MGET) the project's Redis backend sends from now on: it
+    sends them on a connection of its own, not through redis.Redis."""
+    round_trip = ReusingRedisCacheClient._round_trip
+
+    def counted(connection: Any, command: tuple[Any, ...]) -> Any:
+        sent.append(command)
+        return round_trip(connection, command)
+
+    monkeypatch.setattr(ReusingRedisCacheClient, "_round_trip", staticmethod(counted))

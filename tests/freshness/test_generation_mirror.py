@@ -13,10 +13,9 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from identity import freshness
-from identity.redis_cache import ReusingRedisCacheClient
 from identity.stores.caching import invalidate_client, stamp_keys_of_client
 from identity.stores.orm_generation import read_generation
-from tests.freshness.conftest import REDIS
+from tests.freshness.conftest import REDIS, record_backend_reads
 from tests.helpers.basic_auth import basic
 
 pytestmark = pytest.mark.django_db
@@ -42,14 +41,7 @@ def round_trips(monkeypatch: pytest.MonkeyPatch) -> list[tuple[Any, ...]]:
         return original(self, *args, **options)
 
     monkeypatch.setattr(redis.Redis, "execute_command", counted)
-    # Reads (GET, MGET) go on a connection of the backend's own, not through redis.Redis.
-    read = ReusingRedisCacheClient._round_trip
-
-    def counted_read(connection: Any, command: tuple[Any, ...]) -> Any:
-        sent.append(command)
-        return read(connection, command)
-
-    monkeypatch.setattr(ReusingRedisCacheClient, "_round_trip", staticmethod(counted_read))
+    record_backend_reads(monkeypatch, sent)
     return sent
 
 

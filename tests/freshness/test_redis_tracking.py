@@ -14,8 +14,8 @@ import pytest
 import redis
 
 from identity import redis_cache
-from identity.redis_cache import RedisCache, ReusingRedisCacheClient
-from tests.freshness.conftest import REDIS
+from identity.redis_cache import RedisCache
+from tests.freshness.conftest import REDIS, record_backend_reads
 
 
 @pytest.fixture
@@ -34,13 +34,7 @@ def other_process(redis_prefix: str) -> RedisCache:
 def reads(monkeypatch: pytest.MonkeyPatch) -> list[tuple[Any, ...]]:
     """Every read sent to Redis from now on."""
     sent: list[tuple[Any, ...]] = []
-    round_trip = ReusingRedisCacheClient._round_trip
-
-    def counted(connection: Any, command: tuple[Any, ...]) -> Any:
-        sent.append(command)
-        return round_trip(connection, command)
-
-    monkeypatch.setattr(ReusingRedisCacheClient, "_round_trip", staticmethod(counted))
+    record_backend_reads(monkeypatch, sent)
     return sent
 
 
