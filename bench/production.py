@@ -177,6 +177,15 @@ NGINX_CLUSTER = """\
       proxy_set_header X-Forwarded-Proto $scheme;
     }}
   }}
+  server {{
+    listen 127.0.0.1:{callers_port};
+    location / {{
+      proxy_pass http://{name};
+      proxy_set_header Host {host};
+      proxy_set_header X-Forwarded-For $http_x_bench_caller;
+      proxy_set_header X-Forwarded-Proto $scheme;
+    }}
+  }}
 """
 
 @dataclass(frozen=True)
@@ -187,6 +196,9 @@ class Scenario:
     method: str
     path: str
     expect: str  # what the check request must answer: see check()
+    # > 0: sent from that many caller addresses in turn (through the balancer's callers port,
+    # which passes wrk's X-Bench-Caller on as X-Forwarded-For); not in a run without --only.
+    callers: int = 0
 
 
 SCENARIOS: tuple[Scenario, ...] = (
@@ -200,6 +212,8 @@ SCENARIOS: tuple[Scenario, ...] = (
              "/bench/ceiling/es256", "ES256"),
     Scenario("mget-es256", "signing ceiling + the cache read, ES256", "es256", "POST",
              "/bench/ceiling/es256-mget", "ES256"),
+    *(Scenario(f"cc-es256-{n}-callers", f"client credentials, ES256, {n:,} caller addresses",
+               "es256", "POST", "/connect/token", "ES256", callers=n) for n in (100, 1000, 10000)),
     Scenario("code", "authorization code + refresh token (RS256)", "rs256", "POST",
              "/connect/token", "code"),
     Scenario("refresh", "refresh, ReUse (RS256)", "rs256", "POST", "/connect/token", "refresh"),
@@ -220,10 +234,15 @@ class Cluster:
     name: str
     nodes: list[harness.Server]
     port: int = 0  # the balancer's
+    callers_port: int = 0  # the balancer's, taking the caller's address from X-Bench-Caller
 
     @property
     def base(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def callers_base(self) -> str:
+        return f"http://127.0.0.1:{self.callers_port}"
 
     def workers(self) -> list[int]:
         return [pid for node in self.nodes for pid in harness.worker_pids(node.process.pid)]
@@ -254,6 +273,11 @@ class Measured:
     body: str
     pool: bool = False  # a different code per request
     runs: list[Run] = field(default_factory=list)
+
+    @property
+    def base(self) -> str:
+        """Where wrk sends the requests: the balancer, on its callers port for many callers."""
+        return self.cluster.callers_base if self.scenario.callers else self.cluster.base
 
     def median(self, value: Callable[[Run], float]) -> float:
         return statistics.median(value(r) for r in self.runs)
@@ -291,10 +315,10 @@ def start_nginx(work: Path, clusters: list[Cluster], stack: ExitStack) -> subpro
     (work / "nginx-tmp").mkdir()
     blocks = []
     for cluster in clusters:
-        cluster.port = harness.free_port()
+        cluster.port, cluster.callers_port = harness.free_port(), harness.free_port()
         blocks.append(NGINX_CLUSTER.format(name=cluster.name, a=cluster.nodes[0].port,
                                            b=cluster.nodes[1].port, port=cluster.port,
-                                           host=ISSUER_HOST))
+                                           callers_port=cluster.callers_port, host=ISSUER_HOST))
     conf = work / "nginx.conf"
     conf.write_text(NGINX_CONF.format(work=work, upstreams="".join(blocks)))
     log = work / "nginx-error.log"
@@ -303,7 +327,7 @@ def start_nginx(work: Path, clusters: list[Cluster], stack: ExitStack) -> subpro
                                stderr=subprocess.STDOUT, start_new_session=True)
     stack.callback(stop_group, process)
     deadline = time.monotonic() + 20
-    while not all(_listening(c.port) for c in clusters):
+    while not all(_listening(c.port) and _listening(c.callers_port) for c in clusters):
         if process.poll() is not None or time.monotonic() > deadline:
             raise BenchError(f"nginx did not start:\n{harness.log_tail(log)}")
         time.sleep(0.1)
@@ -380,7 +404,7 @@ class CpuProbe:
 def write_lua(work: Path, item: Measured, pool: Path | None = None) -> Path:
     name = f"{item.scenario.name}{'-pool' if pool else ''}.lua"
     return wrk.write_script(work / name, method=item.scenario.method, headers=item.headers,
-                            body=item.body, pool=pool)
+                            body=item.body, pool=pool, callers=item.scenario.callers)
 
 
 class CodePool:
@@ -449,7 +473,7 @@ def measure(item: Measured, ctx: Context, seconds: float, tag: str) -> Run:
     busy_before, total_before = harness.machine_ticks()
     children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     cmd = ["wrk", f"-t{WRK_THREADS}", f"-c{ctx.connections}", f"-d{seconds:g}s", "--latency",
-           "--timeout", "10s", "-s", str(lua_path), cluster.base + item.scenario.path]
+           "--timeout", "10s", "-s", str(lua_path), item.base + item.scenario.path]
     done = subprocess.run(cmd, capture_output=True, text=True, check=False)
     children_after = resource.getrusage(resource.RUSAGE_CHILDREN)
     busy_after, total_after = harness.machine_ticks()
@@ -514,8 +538,7 @@ def check(item: Measured, code: str | None = None) -> dict[str, Any]:
     """Send one request as wrk will; fail unless the answer is the expected one."""
     scenario = item.scenario
     body = item.body + (code or "")
-    status, headers, raw = http(scenario.method, item.cluster.base + scenario.path,
-                                item.headers, body)
+    status, headers, raw = http(scenario.method, item.base + scenario.path, item.headers, body)
     answer = _json(raw)
     expect = scenario.expect
     ok = status == 200
@@ -643,6 +666,9 @@ def build_items(args: argparse.Namespace, ctx: Context, refresh_token: str
     for name in ("cc-rs256", "ceiling-rs256", "mget-rs256", "cc-es256", "ceiling-es256",
                  "mget-es256"):
         add(name, client, cc_body)
+    for scenario in SCENARIOS:
+        if scenario.callers:  # the check request's address; wrk sends its own
+            add(scenario.name, {**client, "X-Bench-Caller": "10.255.255.254"}, cc_body)
     add("code", {**form, "Authorization": basic("bench.code", SECRET)},
         urlencode({"grant_type": "authorization_code", "redirect_uri": REDIRECT,
                    "code_verifier": VERIFIER}) + "&code=", pool=True)
@@ -889,7 +915,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     unknown = [n for n in names if n not in BY_NAME]
     if unknown:
         parser.error(f"unknown scenario(s) {', '.join(unknown)}; known: {', '.join(BY_NAME)}")
-    args.scenarios = [s for s in SCENARIOS if not names or s.name in names]
+    args.scenarios = [s for s in SCENARIOS
+                      if s.name in names or (not names and not s.callers)]
     if args.rounds < 1 or args.duration <= 0 or args.connections < WRK_THREADS:
         parser.error("--rounds must be >= 1, --duration > 0, --connections >= 2")
     return args

@@ -5,7 +5,8 @@ file of prepared requests, one per line: the text appended to `body`, then optio
 DPoP proof for that request. Each line is sent once and a used-up pool stops the thread (flagged
 as `exhausted` in the summary: the run's figures are then wrong), unless `cycle`, which goes round
 the pool (for requests with nothing single use). Without a pool the one request is sent again
-and again. `done()` prints the numbers as one JSON line (latencies in microseconds).
+and again, or, with `callers`, the same request from that many caller addresses in turn.
+`done()` prints the numbers as one JSON line (latencies in microseconds).
 """
 
 from __future__ import annotations
@@ -31,10 +32,21 @@ local headers = @HEADERS@
 local body = @BODY@
 local pool = @POOL@
 local cycle = @CYCLE@
+local callers = @CALLERS@
 
 function init(args)
   reqs = {}
-  if pool == "" then
+  if callers > 0 then
+    -- One request per caller address (10.x.y.z), in X-Bench-Caller, which the balancer of
+    -- bench/production.py's callers port passes on as X-Forwarded-For.
+    for i = 0, callers - 1 do
+      local own = {}
+      for name, value in pairs(headers) do own[name] = value end
+      own["X-Bench-Caller"] = string.format("10.%d.%d.%d", math.floor(i / 65536) % 256,
+                                            math.floor(i / 256) % 256, i % 256)
+      reqs[#reqs + 1] = wrk.format(method, nil, own, body ~= "" and body or nil)
+    end
+  elseif pool == "" then
     reqs[1] = wrk.format(method, nil, headers, body ~= "" and body or nil)
   else
     for line in io.lines(pool .. "-" .. tid .. ".txt") do
@@ -52,7 +64,8 @@ function init(args)
       reqs[#reqs + 1] = wrk.format(method, nil, own, body .. line)
     end
   end
-  used = 0
+  -- Threads start apart, so that they do not send the same caller at the same moment.
+  used = callers > 0 and (tid * math.floor(#reqs / 2)) % #reqs or 0
   exhausted = 0
 end
 
@@ -93,13 +106,15 @@ def _lua(text: str) -> str:
 
 
 def write_script(path: Path, *, method: str, headers: dict[str, str], body: str = "",
-                 pool: Path | None = None, cycle: bool = False) -> Path:
-    """Write the script for these requests to `path`; `pool` is the prefix of the pool files."""
+                 pool: Path | None = None, cycle: bool = False, callers: int = 0) -> Path:
+    """Write the script for these requests to `path`; `pool` is the prefix of the pool files;
+    `callers` > 0 sends the request from that many caller addresses in turn (no pool)."""
     table = "{" + ", ".join(f"[{_lua(k)}] = {_lua(v)}" for k, v in headers.items()) + "}"
     path.write_text(SCRIPT.replace("@METHOD@", _lua(method)).replace("@HEADERS@", table)
                     .replace("@BODY@", _lua(body))
                     .replace("@POOL@", _lua(str(pool) if pool is not None else ""))
-                    .replace("@CYCLE@", "true" if cycle or pool is None else "false"))
+                    .replace("@CYCLE@", "true" if cycle or pool is None else "false")
+                    .replace("@CALLERS@", str(int(callers))))
     return path
 
 
