@@ -837,24 +837,26 @@ def report(items: dict[str, Measured], args: argparse.Namespace, started: dateti
               "Medians over the rounds, and the ratio within each round (client credentials and "
               "its ceiling run in the same round, within a minute of each other): on a machine "
               "whose speed changes during the run, their spread says how far to trust the "
-              "medians.", "",
-              "| ratio | requests/s | from workers' CPU/request | per round (requests/s) | target"
-              " | |",
-              "| --- | ---: | ---: | --- | ---: | --- |"]
+              "medians. The target counts as met only when the three ratios (requests/s, "
+              "workers' CPU, the median of the rounds) all meet it.", "",
+              "| ratio | requests/s | from workers' CPU/request | per round (requests/s) "
+              "| median of the rounds | target | |",
+              "| --- | ---: | ---: | --- | ---: | ---: | --- |"]
     for alg, target in TARGETS.items():
         ours, ceiling = items.get(f"cc-{alg}"), items.get(f"ceiling-{alg}")
         if not ours or not ceiling:
-            lines.append(f"| client credentials / ceiling, {alg.upper()} | n/a | n/a | n/a | "
+            lines.append(f"| client credentials / ceiling, {alg.upper()} | n/a | n/a | n/a | n/a | "
                          f"{target:.0%} | not measured |")
             continue
         by_rps = ours.median(lambda r: r.wrk.rps) / ceiling.median(lambda r: r.wrk.rps)
         ours_cpu = ours.median(lambda r: r.per_request(r.workers_cpu))
         by_cpu = ceiling.median(lambda r: r.per_request(r.workers_cpu)) / ours_cpu
-        per_round = ", ".join(f"{o.wrk.rps / c.wrk.rps:.0%}"
-                              for o, c in zip(ours.runs, ceiling.runs, strict=False))
+        rounds = [o.wrk.rps / c.wrk.rps for o, c in zip(ours.runs, ceiling.runs, strict=False)]
+        by_round = statistics.median(rounds)
         lines.append(f"| client credentials / ceiling, {alg.upper()} | {by_rps:.0%} | "
-                     f"{by_cpu:.0%} | {per_round} | {target:.0%} | "
-                     f"{'met' if by_rps >= target else '**missed**'} |")
+                     f"{by_cpu:.0%} | {', '.join(f'{r:.0%}' for r in rounds)} | "
+                     f"{by_round:.0%} | {target:.0%} | "
+                     f"{_verdict([by_rps, by_cpu, by_round], target)} |")
     lines += _gap_section(items)
     hasher = extra["hasher"]
     lines += ["", "## Sign-in and memory", "",
@@ -869,6 +871,15 @@ def report(items: dict[str, Measured], args: argparse.Namespace, started: dateti
     if failed:
         lines += ["", f"**Runs with errors:** {', '.join(failed)}."]
     return "\n".join(lines) + "\n"
+
+
+def _verdict(ratios: list[float], target: float) -> str:
+    """Met only when every way of counting meets the target: on a machine whose speed moves,
+    one of them alone can say "met" by chance."""
+    met = sum(r >= target for r in ratios)
+    if met == len(ratios):
+        return "met"
+    return "**missed**" if met == 0 else f"**not steadily met** ({met} of {len(ratios)})"
 
 
 def _load(values: tuple[float, float, float]) -> str:
