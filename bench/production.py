@@ -166,27 +166,23 @@ http {{
 {upstreams}
 }}
 """
-NGINX_CLUSTER = """\
+NGINX_UPSTREAM = """\
   upstream {name} {{ server 127.0.0.1:{a}; server 127.0.0.1:{b}; }}
+"""
+# Each cluster is served on two ports: on the first the caller is the balancer's peer (wrk); on
+# the second, for the -callers scenarios, the address wrk writes in X-Bench-Caller.
+NGINX_SERVER = """\
   server {{
     listen 127.0.0.1:{port};
     location / {{
       proxy_pass http://{name};
       proxy_set_header Host {host};
-      proxy_set_header X-Forwarded-For $remote_addr;
-      proxy_set_header X-Forwarded-Proto $scheme;
-    }}
-  }}
-  server {{
-    listen 127.0.0.1:{callers_port};
-    location / {{
-      proxy_pass http://{name};
-      proxy_set_header Host {host};
-      proxy_set_header X-Forwarded-For $http_x_bench_caller;
+      proxy_set_header X-Forwarded-For {caller};
       proxy_set_header X-Forwarded-Proto $scheme;
     }}
   }}
 """
+
 
 @dataclass(frozen=True)
 class Scenario:
@@ -316,9 +312,12 @@ def start_nginx(work: Path, clusters: list[Cluster], stack: ExitStack) -> subpro
     blocks = []
     for cluster in clusters:
         cluster.port, cluster.callers_port = harness.free_port(), harness.free_port()
-        blocks.append(NGINX_CLUSTER.format(name=cluster.name, a=cluster.nodes[0].port,
-                                           b=cluster.nodes[1].port, port=cluster.port,
-                                           callers_port=cluster.callers_port, host=ISSUER_HOST))
+        blocks.append(NGINX_UPSTREAM.format(name=cluster.name, a=cluster.nodes[0].port,
+                                            b=cluster.nodes[1].port))
+        for port, caller in ((cluster.port, "$remote_addr"),
+                             (cluster.callers_port, "$http_x_bench_caller")):
+            blocks.append(NGINX_SERVER.format(name=cluster.name, port=port, host=ISSUER_HOST,
+                                              caller=caller))
     conf = work / "nginx.conf"
     conf.write_text(NGINX_CONF.format(work=work, upstreams="".join(blocks)))
     log = work / "nginx-error.log"
@@ -959,7 +958,7 @@ def main(argv: list[str] | None = None) -> int:
                 served = result.counts["requests"]
                 flag = (f"  ({result.wrk.non2xx} non-2xx, {result.wrk.socket_errors} socket "
                         "errors)" if result.wrk.non2xx or result.wrk.socket_errors else "")
-                print(f"round {round_no + 1}/{args.rounds}  {item.scenario.label:44} "
+                print(f"round {round_no + 1}/{args.rounds}  {item.scenario.label:50} "
                       f"{result.wrk.rps:7.0f} req/s  p50 {result.wrk.p50_ms:6.2f}  "
                       f"p99 {result.wrk.p99_ms:6.2f} ms  "
                       f"{result.per_request(result.workers_cpu):6.0f} µs CPU  "
