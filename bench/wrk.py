@@ -64,7 +64,8 @@ function init(args)
       reqs[#reqs + 1] = wrk.format(method, nil, own, body .. line)
     end
   end
-  -- Threads start apart, so that they do not send the same caller at the same moment.
+  -- Threads start half the list apart (production.py runs two), so that they do not send the
+  -- same caller at the same moment.
   used = callers > 0 and (tid * math.floor(#reqs / 2)) % #reqs or 0
   exhausted = 0
 end

@@ -45,10 +45,10 @@ def round_trips(monkeypatch: pytest.MonkeyPatch) -> list[tuple[Any, ...]]:
     return sent
 
 
-def client_credentials(client: Any) -> Any:
+def client_credentials(client: Any, **extra: Any) -> Any:
     return client.post("/connect/token", "grant_type=client_credentials&scope=api1",
                        content_type="application/x-www-form-urlencoded",
-                       HTTP_AUTHORIZATION=basic("service.client", "secret"))
+                       HTTP_AUTHORIZATION=basic("service.client", "secret"), **extra)
 
 
 def in_a_request() -> None:
@@ -89,10 +89,7 @@ def test_each_caller_address_is_read_once_then_answered_from_the_copies(client, 
 
     for _ in range(4):
         for address in addresses:
-            answer = client.post("/connect/token", "grant_type=client_credentials&scope=api1",
-                                 content_type="application/x-www-form-urlencoded",
-                                 HTTP_AUTHORIZATION=basic("service.client", "secret"),
-                                 REMOTE_ADDR=address)
+            answer = client_credentials(client, REMOTE_ADDR=address)
             assert answer.status_code == 200, answer.content
 
     assert [args[0] for args in round_trips] == ["MGET"] * len(addresses)
