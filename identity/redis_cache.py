@@ -25,11 +25,13 @@ connection and answered from there until an invalidation arrives, so that a toke
 no round trip in the steady state. Before answering, the invalidations received are applied (a
 poll of the socket: 1.5 µs). `set`, `set_many`, `delete`, `delete_many`, `touch` and `clear`
 return only once Redis has sent their invalidations to every reader (a PING after the write), so
-a node applies a change before anything that follows from it (the admin's "saved", a revocation's
-answer) can reach that node through a client. A closed connection drops everything its thread
-kept, writes made through this backend drop their keys in their own thread at once, and a kept
-value is read again after `LOCAL_COPY_SECONDS`, which bounds how late an expiry is seen (Redis
-invalidates an expired key when it deletes it, which may be later than the expiry itself).
+the change is on its way to every node before anything that follows from it (the admin's "saved",
+a revocation's answer) leaves. On its way, not there: the network does not order the
+invalidation with that answer, and a node can take a request before the invalidation arrives. A
+closed connection drops everything its thread kept, writes made through this backend drop their
+keys in their own thread at once, and a kept value is read again after `LOCAL_COPY_SECONDS`,
+which bounds both that window and how late an expiry is seen (Redis invalidates an expired key
+when it deletes it, which may be later than the expiry itself).
 """
 
 from __future__ import annotations
@@ -145,9 +147,10 @@ class ReusingRedisCacheClient(RedisCacheClient):
             return
         # Redis queues a write's reply and the invalidations it causes in the same turn of its
         # event loop but may send the reply first; it answers a later command only after that
-        # turn has sent everything. With the PING answered, no process can still answer from a
-        # copy this write changed, by the time anything that follows from the write (a page
-        # saying "saved", a revocation's 200) reaches anyone.
+        # turn has sent everything. With the PING answered, every invalidation this write caused
+        # has been sent before anything that follows from the write (a page saying "saved", a
+        # revocation's 200) is; its delivery to another node is not ordered with that, which
+        # LOCAL_COPY_SECONDS bounds.
         self.get_client(None, write=True).ping()
 
     def _loads(self, value: Any) -> Any:
