@@ -1,7 +1,9 @@
 """The Redis backend's reads answered from copies Redis tracks (client-side caching): no round trip
 while nothing changed, and never a value older than a change, whoever made it, once the write
-that made it has returned; an expiry seen within LOCAL_COPY_SECONDS; a lost connection loses
-the copies."""
+that made it has returned (on one host, where the invalidation Redis sent before answering the
+write is already in the reader's socket; across hosts its delivery is not ordered with the
+writer's answer, see tests/scale_out); an expiry seen within LOCAL_COPY_SECONDS; a lost
+connection loses the copies."""
 
 from __future__ import annotations
 
