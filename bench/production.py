@@ -4,6 +4,7 @@ Redis, with the cost of each request counted (CPU, SQL statements, writes, Redis
 
     .venv/bin/python bench/production.py [--rounds 3] [--duration 10] [--quick]
                                          [--only cc-rs256,ceiling-rs256,...] [--connections 8]
+                                         [--cache-options local_copy_seconds=0]
 
 Two clusters of two nodes each (one signs access tokens with RS256, the other with ES256), every
 node a gunicorn with 2 sync workers on its own loopback port, all sharing one PostgreSQL database
@@ -563,7 +564,7 @@ def check(item: Measured, code: str | None = None) -> dict[str, Any]:
 
 
 def node_env(work: Path, database: str, prefix: str, algorithm: str,
-             trace: Path | None = None) -> dict[str, str]:
+             trace: Path | None = None, cache_options: str = "") -> dict[str, str]:
     env = harness.environment_without((*harness.SETTINGS_ENV, "DB_CONN_MAX_AGE",
                                        "DB_TRANSACTION_POOLING", "BENCH_SIGNING_ALGORITHM"))
     empty = work / "empty.env"
@@ -572,7 +573,8 @@ def node_env(work: Path, database: str, prefix: str, algorithm: str,
         "DJANGO_SETTINGS_MODULE": "bench.production_settings",
         "ENV_FILE": str(empty),
         "DATABASE_URL": f"{PG_ADMIN}/{database}",
-        "CACHE_URL": f"redis://{REDIS_HOST}:{REDIS_PORT}/{REDIS_DB}?key_prefix={prefix}",
+        "CACHE_URL": f"redis://{REDIS_HOST}:{REDIS_PORT}/{REDIS_DB}?key_prefix={prefix}"
+                     f"{'&' if cache_options else ''}{cache_options}",
         "IDENTITY_ISSUER": ISSUER,
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
         "DEBUG": "False",
@@ -610,7 +612,7 @@ def prepare(args: argparse.Namespace, work: Path, stack: ExitStack
     if trace is not None:
         harness.RESULTS_DIR.mkdir(parents=True, exist_ok=True)
         print(f"  every statement and Redis command traced to {trace}", flush=True)
-    envs = {alg: node_env(work, database, prefix, alg.upper(), trace)
+    envs = {alg: node_env(work, database, prefix, alg.upper(), trace, args.cache_options)
             for alg in ("rs256", "es256")}
     env = envs["rs256"]
     harness.manage(env, "migrate", "--noinput")
@@ -918,6 +920,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                              "bench/results/production-trace-RUN.log (slows them down)")
     parser.add_argument("--only", default="",
                         help=f"comma-separated scenarios: {', '.join(BY_NAME)}")
+    parser.add_argument("--cache-options", default="", metavar="QUERY",
+                        help="added to the nodes' CACHE_URL query, e.g. local_copy_seconds=0 "
+                             "(no local copies of Redis's values: a round trip per read)")
     args = parser.parse_args(argv)
     if args.quick:
         args.rounds, args.duration = 1, 3.0

@@ -3,6 +3,7 @@
 process, on PostgreSQL and Redis as in production, and where the difference goes.
 
     .venv/bin/python bench/token_cpu.py [--rounds 8] [--requests 300] [--repeat 3]
+                                        [--cache-options local_copy_seconds=0]
 
 Django's WSGI handler is called directly (no HTTP server, no balancer), with the settings of
 bench/production.py (bench.production_settings: a database made for the run, Redis as the cache
@@ -149,9 +150,11 @@ def _timer(function: Callable[..., Any], label: str, spent: dict[str, int]
 
 def report(args: argparse.Namespace, runs: dict[str, list[dict[str, Any]]],
            started: datetime) -> str:
+    options = f" --cache-options {args.cache_options}" if args.cache_options else ""
     lines = [f"# Token request CPU in one process, {started:%Y-%m-%d %H:%M} UTC", "",
              f"`bench/token_cpu.py --rounds {args.rounds} --requests {args.requests} --repeat "
-             f"{args.repeat}`: the thread's CPU per request (user and system), the fastest of "
+             f"{args.repeat}{options}`: the thread's CPU per request (user and system), the "
+             "fastest of "
              f"{args.rounds} rounds of {args.requests} requests, in {args.repeat} process(es) "
              "per algorithm; Django's WSGI handler called directly with the production "
              "benchmark's settings (PostgreSQL, Redis, DEBUG off).", "",
@@ -186,6 +189,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--requests", type=int, default=300, help="requests per round (300)")
     parser.add_argument("--repeat", type=int, default=3,
                         help="processes per algorithm, alternating algorithms (3)")
+    parser.add_argument("--cache-options", default="", metavar="QUERY",
+                        help="added to CACHE_URL's query, e.g. local_copy_seconds=0 (no local "
+                             "copies of Redis's values: a round trip per read)")
     parser.add_argument("--child", choices=ALGORITHMS, help=argparse.SUPPRESS)
     parser.add_argument("--steps", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -209,7 +215,8 @@ def main(argv: list[str] | None = None) -> int:
         stack.callback(production.admin_sql,
                        f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
         stack.callback(production.forget_keys, prefix)
-        envs = {a: production.node_env(work, database, prefix, a) for a in ALGORITHMS}
+        envs = {a: production.node_env(work, database, prefix, a,
+                                       cache_options=args.cache_options) for a in ALGORITHMS}
         harness.manage(envs["ES256"], "migrate", "--noinput")
         (work / "clients.json").write_text(json.dumps(production.DOCUMENT))
         harness.manage(envs["ES256"], "import_clients", str(work / "clients.json"))

@@ -29,13 +29,17 @@ the change is on its way to every node before anything that follows from it (the
 a revocation's answer) leaves. On its way, not there: the network does not order the
 invalidation with that answer, and a node can take a request before the invalidation arrives. A
 closed connection drops everything its thread kept, writes made through this backend drop their
-keys in their own thread at once, and a kept value is read again after `LOCAL_COPY_SECONDS`,
-which bounds both that window and how late an expiry is seen (Redis invalidates an expired key
-when it deletes it, which may be later than the expiry itself).
+keys in their own thread at once, and a kept value is read again after `local_copy_seconds`
+(an option, default `LOCAL_COPY_SECONDS`), which bounds both that window and how late an expiry
+is seen (Redis invalidates an expired key when it deletes it, which may be later than the expiry
+itself). With `local_copy_seconds` 0 nothing is kept and nothing tracked: every read is a round
+trip on the thread's connection, and a change holds at every node's next request, whatever the
+network does with the invalidations.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import pickle
 import threading
@@ -46,20 +50,39 @@ from typing import Any, Final
 
 from django.core.cache.backends.redis import RedisCache as DjangoRedisCache
 from django.core.cache.backends.redis import RedisCacheClient, RedisSerializer
+from django.core.exceptions import ImproperlyConfigured
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 LOCAL_COPY_SECONDS: Final = 1.0  # how long a value may be answered locally before a new read
+LOCAL_COPY_SECONDS_MAX: Final = 60.0  # beyond, a missed invalidation would be served for long
 LOCAL_COPY_MAX_BYTES: Final = 256  # larger values (clients, resources) are memoized elsewhere
 LOCAL_COPY_LIMIT: Final = 10_000  # values a thread keeps; beyond, it starts again empty
+
+
+def local_copy_lifetime(value: Any) -> float:
+    """Check the `local_copy_seconds` option (a number of seconds, or its text in a cache URL)."""
+    if value is None:
+        return LOCAL_COPY_SECONDS
+    try:
+        seconds = float(value) if not isinstance(value, bool) else math.nan
+    except (TypeError, ValueError):
+        seconds = math.nan
+    if not 0 <= seconds <= LOCAL_COPY_SECONDS_MAX:  # NaN fails too
+        raise ImproperlyConfigured(
+            f"the Redis cache option local_copy_seconds must be a number of seconds from 0 "
+            f"(no local copies: every read asks Redis) to {LOCAL_COPY_SECONDS_MAX:g}; "
+            f"got {value!r}")
+    return seconds
 
 
 class ReusingRedisCacheClient(RedisCacheClient):
     """`RedisCacheClient` keeping the `redis.Redis` it builds for each connection pool."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, local_copy_seconds: Any = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self._copy_seconds = local_copy_lifetime(local_copy_seconds)
         self._clients: dict[int, Any] = {}
-        self._kept = _KeptConnections()
+        self._kept = _KeptConnections(tracking=self._copy_seconds > 0)
         django: Any = self
         serializer = django._serializer
         # Django's serializer tries int() first and unpickles on the ValueError; a pickle of
@@ -150,7 +173,7 @@ class ReusingRedisCacheClient(RedisCacheClient):
         # turn has sent everything. With the PING answered, every invalidation this write caused
         # has been sent before anything that follows from the write (a page saying "saved", a
         # revocation's 200) is; its delivery to another node is not ordered with that, which
-        # LOCAL_COPY_SECONDS bounds.
+        # local_copy_seconds bounds.
         self.get_client(None, write=True).ping()
 
     def _loads(self, value: Any) -> Any:
@@ -175,7 +198,7 @@ class ReusingRedisCacheClient(RedisCacheClient):
                     values = [self._round_trip(kept.connection, ("GET", keys[0]))]
                 else:
                     values = self._round_trip(kept.connection, ("MGET", *keys))
-                kept.keep(keys, values, now + LOCAL_COPY_SECONDS)
+                kept.keep(keys, values, now + self._copy_seconds)
                 return values
             except BaseException as err:
                 # Never reuse a connection that failed: a timeout or an interrupted read leaves
@@ -204,10 +227,15 @@ class ReusingRedisCacheClient(RedisCacheClient):
 
 class _Tracked:
     """A connection of one thread's to one server, with client-side caching on, and the small
-    values it read that Redis has not invalidated since."""
+    values it read that Redis has not invalidated since; without `tracking`, a plain connection
+    that keeps nothing."""
 
-    def __init__(self, pool: Any) -> None:
+    def __init__(self, pool: Any, *, tracking: bool = True) -> None:
         self.copies: dict[str, tuple[float, Any]] = {}
+        self.tracking = tracking
+        if not tracking:
+            self.connection = pool.connection_class(**pool.connection_kwargs)
+            return
         self.connection = pool.connection_class(**{**pool.connection_kwargs, "protocol": 3})
         self.connection.register_connect_callback(self._connected)
         # redis-py hands pushes of type "invalidate" to this handler while it reads a reply or
@@ -247,6 +275,8 @@ class _Tracked:
         return found
 
     def keep(self, keys: list[Any], values: list[Any], until: float) -> None:
+        if not self.tracking:
+            return
         copies = self.copies
         if len(copies) + len(keys) > LOCAL_COPY_LIMIT:
             copies.clear()
@@ -258,8 +288,9 @@ class _Tracked:
 class _KeptConnections(threading.local):
     """Per thread and process: one tracked connection per server, made with its pool's settings."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, tracking: bool) -> None:
         self.pid = os.getpid()
+        self.tracking = tracking
         self.connections: dict[int, _Tracked] = {}
 
     def connection(self, index: int, pool_at: Any) -> _Tracked:
@@ -268,7 +299,7 @@ class _KeptConnections(threading.local):
             self.pid, self.connections = os.getpid(), {}
         kept = self.connections.get(index)
         if kept is None:
-            kept = self.connections[index] = _Tracked(pool_at(index))
+            kept = self.connections[index] = _Tracked(pool_at(index), tracking=self.tracking)
         return kept
 
     def drop(self, index: int) -> None:
@@ -293,6 +324,8 @@ class RedisCache(DjangoRedisCache):
     def __init__(self, server: str, params: dict[str, Any]) -> None:
         super().__init__(server, params)
         self._class = ReusingRedisCacheClient
+        # Checked here, when the cache is first asked for, not at its first read.
+        local_copy_lifetime((params.get("OPTIONS") or {}).get("local_copy_seconds"))
 
     def validate_key(self, key: str) -> None:
         """Accept every key: the checks Django makes are memcached's limits (250 characters, no

@@ -3,7 +3,7 @@ while nothing changed, and never a value older than a change, whoever made it, o
 that made it has returned (on one host, where the invalidation Redis sent before answering the
 write is already in the reader's socket; across hosts its delivery is not ordered with the
 writer's answer, see tests/scale_out); an expiry seen within LOCAL_COPY_SECONDS; a lost
-connection loses the copies."""
+connection loses the copies; with `local_copy_seconds` 0, no copies and no tracking."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 import redis
+from django.core.exceptions import ImproperlyConfigured
 
 from identity import redis_cache
 from identity.redis_cache import RedisCache
@@ -176,3 +177,66 @@ def test_a_forked_child_keeps_nothing_of_its_parents(cache, redis_prefix) -> Non
     answer = os.read(read, 1)
     os.waitpid(pid, 0)
     assert answer == b"1"
+
+
+@pytest.fixture
+def strict(redis_prefix: str) -> RedisCache:
+    return RedisCache(REDIS, {"KEY_PREFIX": redis_prefix, "OPTIONS": {"local_copy_seconds": 0}})
+
+
+def _tracking_flags(cache: RedisCache) -> str:
+    """The flags Redis lists for the connection this thread reads on (`t`: tracking)."""
+    client: Any = cache._cache
+    host, port = client._kept.connections[0].connection._sock.getsockname()[:2]
+    found = [c for c in redis.Redis.from_url(REDIS).client_list()
+             if c["addr"] == f"{host}:{port}"]
+    assert len(found) == 1, found
+    return str(found[0]["flags"])
+
+
+def test_an_invalidation_still_on_its_way_is_a_window_with_copies_and_none_without(
+        cache, strict, redis_prefix) -> None:
+    """Another node's write has returned, but Redis's invalidation has not reached this one (as
+    when the network delays it): the copy is answered until it is LOCAL_COPY_SECONDS old; a
+    cache without copies answers the change at once."""
+    cache.set("stamp", 1, 60)
+    assert cache.get("stamp") == strict.get("stamp") == 1
+    assert "t" in _tracking_flags(cache) and "t" not in _tracking_flags(strict)
+    tracked: Any = cache._cache
+    tracked._kept.connections[0].connection._parser.set_invalidation_push_handler(
+        lambda message: None)  # received, never applied: as if still on its way
+    raw = redis.Redis.from_url(REDIS)
+    raw.set(f"{redis_prefix}:1:stamp", b"2")  # Django's integers are stored as digits
+    raw.ping()
+    assert cache.get("stamp") == 1  # the window
+    assert strict.get("stamp") == 2
+
+
+def test_without_copies_every_read_asks_redis(strict, reads) -> None:
+    strict.set_many({"stamp": "a", "count": 2}, 60)
+    for _ in range(3):
+        assert strict.get_many(["stamp", "count", "absent"]) == {"stamp": "a", "count": 2}
+        assert strict.get("count") == 2
+    assert [command[0] for command in reads] == ["MGET", "GET"] * 3
+    client: Any = strict._cache
+    assert client._kept.connections[0].copies == {}
+
+
+@pytest.mark.parametrize("value", [-1, 61, "soon", True, float("nan"), float("inf"), [1]])
+def test_a_local_copy_lifetime_out_of_range_is_refused_with_what_to_fix(value) -> None:
+    with pytest.raises(ImproperlyConfigured, match="local_copy_seconds must be a number of "
+                                                   "seconds from 0 .* to 60; got"):
+        RedisCache(REDIS, {"OPTIONS": {"local_copy_seconds": value}})
+
+
+def test_a_local_copy_lifetime_from_a_cache_url_is_honoured(redis_prefix, reads,
+                                                            monkeypatch) -> None:
+    """As django-environ hands over `?local_copy_seconds=0.2`: the copy lives that long."""
+    short = RedisCache(REDIS, {"KEY_PREFIX": redis_prefix,
+                               "OPTIONS": {"local_copy_seconds": "0.2"}})
+    short.set("k", "v", 60)
+    assert short.get("k") == "v" and short.get("k") == "v"
+    assert len(reads) == 1
+    time.sleep(0.25)
+    assert short.get("k") == "v"
+    assert len(reads) == 2

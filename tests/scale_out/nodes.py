@@ -252,8 +252,9 @@ def _start(node: Node, env: dict[str, str], stack: ExitStack) -> None:
 
 
 @contextmanager
-def two_nodes(work: Path) -> Iterator[Cluster]:
-    """Set up the two nodes (logs in `work`); yield them; remove everything made, always."""
+def two_nodes(work: Path, cache_options: str = "") -> Iterator[Cluster]:
+    """Set up the two nodes (logs in `work`; `cache_options` added to their CACHE_URL's query);
+    yield them; remove everything made, always."""
     run = f"{os.getpid()}"
     x = _free_subnet()
     database = f"scale_out_{run}_{uuid.uuid4().hex[:6]}"
@@ -285,7 +286,8 @@ def two_nodes(work: Path) -> Iterator[Cluster]:
         for node in nodes:
             env = project_env(
                 work, DATABASE_URL=f"postgresql://postgres@{node.host_side}:{PG}/{database}",
-                CACHE_URL=f"redis://{node.host_side}:{REDIS}/{REDIS_DB}?key_prefix={prefix}",
+                CACHE_URL=f"redis://{node.host_side}:{REDIS}/{REDIS_DB}?key_prefix={prefix}"
+                          f"{'&' if cache_options else ''}{cache_options}",
                 ALLOWED_HOSTS=f"{ISSUER_HOST},{node.address}", **common)
             _start(node, env, stack)
         yield Cluster(nodes[0], nodes[1], database, prefix, host_env)

@@ -72,6 +72,10 @@ def test_database_cache_and_clients_file_come_from_the_environment(tmp_path) -> 
     custom = json.loads(_settings(
         SECRET_KEY="k", CACHE_URL="redis://127.0.0.1:6379/1?socket_timeout=3").stdout)
     assert custom["options"] == {"socket_connect_timeout": 1, "socket_timeout": 3}
+    strict = json.loads(_settings(
+        SECRET_KEY="k", CACHE_URL="redis://127.0.0.1:6379/1?local_copy_seconds=0").stdout)
+    assert strict["options"] == {"local_copy_seconds": 0, "socket_connect_timeout": 1,
+                                 "socket_timeout": 1}
 
 
 def test_sqlite_transactions_take_the_write_lock_at_once() -> None:
