@@ -152,6 +152,7 @@ class Cluster:
     database: str
     key_prefix: str
     env: dict[str, str] = field(default_factory=dict)  # for manage.py on the host
+    cache_options: str = ""  # the nodes' CACHE_URL query beyond key_prefix
 
     @property
     def client_address(self) -> str:
@@ -290,4 +291,4 @@ def two_nodes(work: Path, cache_options: str = "") -> Iterator[Cluster]:
                           f"{'&' if cache_options else ''}{cache_options}",
                 ALLOWED_HOSTS=f"{ISSUER_HOST},{node.address}", **common)
             _start(node, env, stack)
-        yield Cluster(nodes[0], nodes[1], database, prefix, host_env)
+        yield Cluster(nodes[0], nodes[1], database, prefix, host_env, cache_options)

@@ -4,30 +4,17 @@ change made at node A holds at node B's very next request, whenever Redis's inva
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
-from django.conf import settings
 
 from tests.scale_out import agent
-from tests.scale_out.nodes import Cluster, two_nodes, unavailable
+from tests.scale_out.nodes import Cluster
 
 pytestmark = pytest.mark.postgres_only
 
 # Disable then enable at A, each checked at B's next request; the refusals stay below the failure
 # limit (10 per client id and address), so that each is the client's, not a lockout.
 TOGGLES = 6
-
-
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory) -> Iterator[Cluster]:
-    if not settings.DATABASES["default"]["ENGINE"].endswith("postgresql"):
-        pytest.skip("runs with the PostgreSQL pass of the suite")
-    reason = unavailable()
-    if reason:
-        pytest.skip(reason)
-    with two_nodes(tmp_path_factory.mktemp("strict_copies"), "local_copy_seconds=0") as made:
-        yield made
+CLUSTER_CACHE_OPTIONS = "local_copy_seconds=0"
 
 
 def _set_enabled(cluster: Cluster, token: str, enabled: bool) -> None:
@@ -37,6 +24,7 @@ def _set_enabled(cluster: Cluster, token: str, enabled: bool) -> None:
 
 
 def test_a_client_changed_at_a_is_seen_by_b_at_its_next_request(cluster: Cluster) -> None:
+    assert cluster.cache_options == CLUSTER_CACHE_OPTIONS  # the nodes run without copies
     src = cluster.client_address
     manager = agent.client_credentials(cluster.a, src, "automation", scope="identity.manage")
     assert manager.status == 200, manager.body
