@@ -144,6 +144,30 @@ def test_key_rotated_on_a_is_published_and_used_by_b(cluster: Cluster) -> None:
     assert introspected.status == 200 and introspected.json()["active"] is True
 
 
+def test_key_revoked_on_a_is_withdrawn_and_refused_by_b(cluster: Cluster) -> None:
+    src = cluster.client_address
+    (old,) = _signing_kids(cluster, 1)
+    signed = agent.client_credentials(cluster.b, src).json()["access_token"]
+    assert jwt.get_unverified_header(signed)["kid"] == old
+    for _ in range(ROUNDS // 2):  # both of B's workers hold the key and verify with it
+        assert agent.introspect(cluster.b, src, signed).json()["active"] is True
+    status, body = agent.api(cluster.a, src, _manager_token(cluster), "POST",
+                             f"/api/signing-keys/{old}/revoke")
+    assert status == 200 and body["revoked"]["revoked_at"], body
+    new = {key["kid"] for key in body["replacements"]}
+    assert new and old not in new
+    # As for any change made at A: B applies it once Redis's invalidation has reached it, at
+    # most LOCAL_COPY_SECONDS after A answered (see test_client_disabled_on_a_is_refused_by_b).
+    deadline = time.monotonic() + LOCAL_COPY_SECONDS
+    while old in _kids(cluster, 1) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    for _ in range(ROUNDS):
+        assert old not in _kids(cluster, 1)  # no longer published by either worker
+        answer = agent.introspect(cluster.b, src, signed)
+        assert answer.status == 200 and answer.json() == {"active": False}, answer.body
+    assert _signing_kids(cluster, 1) <= new  # B signs with the replacement at once
+
+
 def test_client_disabled_on_a_is_refused_by_b(cluster: Cluster) -> None:
     src = cluster.client_address
     for node in cluster.nodes:  # both nodes have the client cached
