@@ -9,7 +9,9 @@ import json
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
 
 import jwt
 import pytest
@@ -21,6 +23,7 @@ from tests.scale_out.nodes import ISSUER, Cluster, request
 
 pytestmark = pytest.mark.postgres_only
 
+T = TypeVar("T")
 ROUNDS = 12  # requests per check at a node: with 2 workers each, both are all but surely hit
 
 
@@ -35,6 +38,21 @@ def _manager_token(cluster: Cluster) -> str:
                                       scope="identity.manage")
     assert answer.status == 200, answer.body
     return answer.json()["access_token"]
+
+
+def _once_invalidated(ask: Callable[[], T], unchanged: Callable[[T], bool]) -> T:
+    """Ask node B until its answer shows the change just made at A, for at most
+    LOCAL_COPY_SECONDS; return its last answer.
+
+    B applies a change once Redis's invalidation has reached it. Redis sent it before A answered,
+    but its delivery is not ordered with A's answer: on a loaded machine it may arrive after B
+    took the next request. A copy is never used past LOCAL_COPY_SECONDS."""
+    deadline = time.monotonic() + LOCAL_COPY_SECONDS
+    answer = ask()
+    while unchanged(answer) and time.monotonic() < deadline:
+        time.sleep(0.01)
+        answer = ask()
+    return answer
 
 
 def test_code_from_a_redeemed_at_b_and_refresh_reuse_caught_across_nodes(
@@ -156,11 +174,7 @@ def test_key_revoked_on_a_is_withdrawn_and_refused_by_b(cluster: Cluster) -> Non
     assert status == 200 and body["revoked"]["revoked_at"], body
     new = {key["kid"] for key in body["replacements"]}
     assert new and old not in new
-    # As for any change made at A: B applies it once Redis's invalidation has reached it, at
-    # most LOCAL_COPY_SECONDS after A answered (see test_client_disabled_on_a_is_refused_by_b).
-    deadline = time.monotonic() + LOCAL_COPY_SECONDS
-    while old in _kids(cluster, 1) and time.monotonic() < deadline:
-        time.sleep(0.01)
+    _once_invalidated(lambda: _kids(cluster, 1), lambda kids: old in kids)
     for _ in range(ROUNDS):
         assert old not in _kids(cluster, 1)  # no longer published by either worker
         answer = agent.introspect(cluster.b, src, signed)
@@ -176,14 +190,8 @@ def test_client_disabled_on_a_is_refused_by_b(cluster: Cluster) -> None:
     status, body = agent.api(cluster.a, src, _manager_token(cluster), "PATCH",
                              "/api/clients/scale.disabled", {"enabled": False})
     assert status == 200 and body["enabled"] is False, body
-    # B applies the change once Redis's invalidation has reached it. Redis sent it before A
-    # answered, but its delivery is not ordered with A's answer: on a loaded machine it may
-    # arrive after B took the next request. A copy is never used past LOCAL_COPY_SECONDS.
-    deadline = time.monotonic() + LOCAL_COPY_SECONDS
-    first = agent.client_credentials(cluster.b, src, "scale.disabled")
-    while first.status == 200 and time.monotonic() < deadline:
-        time.sleep(0.01)
-        first = agent.client_credentials(cluster.b, src, "scale.disabled")
+    first = _once_invalidated(lambda: agent.client_credentials(cluster.b, src, "scale.disabled"),
+                              lambda answer: answer.status == 200)
     # Below the failure limit (10): every refusal is the client's, not a lockout.
     refusals = [first, *(agent.client_credentials(cluster.b, src, "scale.disabled")
                          for _ in range(7))]
