@@ -1,10 +1,12 @@
 """Two nodes on two hosts (network namespaces) behind one issuer, sharing PostgreSQL and Redis
 over their links: whatever one node issues, changes or counts holds on the other at its next
 request (a change that reaches the other node through Redis's invalidation of its copies: once
-that has arrived, within LOCAL_COPY_SECONDS)."""
+that has arrived, within LOCAL_COPY_SECONDS). A check at a node asks each of its two workers, which
+keep copies and keys of their own."""
 
 from __future__ import annotations
 
+import functools
 import json
 import threading
 import time
@@ -18,13 +20,13 @@ import pytest
 
 from identity.redis_cache import LOCAL_COPY_SECONDS
 from tests.faults import browser as ua
+from tests.helpers.user_agent import Answer
 from tests.scale_out import agent
-from tests.scale_out.nodes import ISSUER, Cluster, request
+from tests.scale_out.nodes import ISSUER, Cluster, on_each_worker, request
 
 pytestmark = pytest.mark.postgres_only
 
 T = TypeVar("T")
-ROUNDS = 12  # requests per check at a node: with 2 workers each, both are all but surely hit
 
 
 def _code(cluster: Cluster) -> tuple[str, str]:
@@ -42,7 +44,7 @@ def _manager_token(cluster: Cluster) -> str:
 
 def _once_invalidated(ask: Callable[[], T], unchanged: Callable[[T], bool]) -> T:
     """Ask node B until its answer shows the change just made at A, for at most
-    LOCAL_COPY_SECONDS; return its last answer.
+    LOCAL_COPY_SECONDS; return its last answer. Inside on_each_worker, each worker is waited for.
 
     B applies a change once Redis's invalidation has reached it. Redis sent it before A answered,
     but its delivery is not ordered with A's answer: on a loaded machine it may arrive after B
@@ -114,21 +116,28 @@ def test_one_code_redeemed_in_parallel_on_both_nodes_succeeds_once(cluster: Clus
     assert {body["error"] for status, body in results if status == 400} == {"invalid_grant"}
 
 
-def _kids(cluster: Cluster, node_index: int) -> set[str]:
+def _kids(cluster: Cluster, node_index: int) -> list[set[str]]:
+    """The kids in the node's JWKS, as each of its workers publishes them."""
     node = cluster.nodes[node_index]
-    status, _, body = request(node, "GET", "/.well-known/openid-configuration/jwks",
-                                    source=cluster.client_address)
-    assert status == 200
-    return {key["kid"] for key in json.loads(body)["keys"]}
+
+    def published() -> set[str]:
+        status, _, body = request(node, "GET", "/.well-known/openid-configuration/jwks",
+                                  source=cluster.client_address)
+        assert status == 200
+        return {key["kid"] for key in json.loads(body)["keys"]}
+
+    return list(on_each_worker(node, published, cluster.client_address).values())
 
 
 def _signing_kids(cluster: Cluster, node_index: int) -> set[str]:
-    kids = set()
-    for _ in range(ROUNDS):
-        answer = agent.client_credentials(cluster.nodes[node_index], cluster.client_address)
+    """The kids the node's workers sign with (one token from each)."""
+    node = cluster.nodes[node_index]
+    answers = on_each_worker(node, lambda: agent.client_credentials(node, cluster.client_address),
+                             cluster.client_address)
+    for answer in answers.values():
         assert answer.status == 200, answer.body
-        kids.add(jwt.get_unverified_header(answer.json()["access_token"])["kid"])
-    return kids
+    return {jwt.get_unverified_header(answer.json()["access_token"])["kid"]
+            for answer in answers.values()}
 
 
 def _verify_with_jwks_of(cluster: Cluster, node_index: int, token: str) -> dict:
@@ -151,50 +160,63 @@ def test_key_rotated_on_a_is_published_and_used_by_b(cluster: Cluster) -> None:
     assert old not in new
     # B's next requests: the new key is published (next to the old one, which still verifies
     # what it signed) and signs.
-    assert new | {old} <= _kids(cluster, 1)
+    assert all(new | {old} <= kids for kids in _kids(cluster, 1))
     assert _signing_kids(cluster, 1) == new
     assert _signing_kids(cluster, 0) == new
     after = agent.client_credentials(cluster.b, cluster.client_address).json()["access_token"]
     assert _verify_with_jwks_of(cluster, 0, after)["iss"] == ISSUER  # A verifies B's new token
     # What the old key signed stays good on both nodes.
     assert _verify_with_jwks_of(cluster, 0, before)["iss"] == ISSUER
-    introspected = agent.introspect(cluster.b, cluster.client_address, before)
-    assert introspected.status == 200 and introspected.json()["active"] is True
+    for introspected in on_each_worker(
+            cluster.b, lambda: agent.introspect(cluster.b, cluster.client_address, before),
+            cluster.client_address).values():
+        assert introspected.status == 200 and introspected.json()["active"] is True
 
 
 def test_key_revoked_on_a_is_withdrawn_and_refused_by_b(cluster: Cluster) -> None:
     src = cluster.client_address
-    (old,) = _signing_kids(cluster, 1)
+    (old,) = _signing_kids(cluster, 1)  # both of B's workers have loaded the key
     signed = agent.client_credentials(cluster.b, src).json()["access_token"]
     assert jwt.get_unverified_header(signed)["kid"] == old
-    for _ in range(ROUNDS // 2):  # both of B's workers hold the key and verify with it
-        assert agent.introspect(cluster.b, src, signed).json()["active"] is True
+
+    def at_b() -> tuple[set[str], Answer]:
+        """The kids B publishes, and B's introspection of `signed`."""
+        status, _, body = request(cluster.b, "GET", "/.well-known/openid-configuration/jwks",
+                                  source=src)
+        assert status == 200
+        kids = {key["kid"] for key in json.loads(body)["keys"]}
+        return kids, agent.introspect(cluster.b, src, signed)
+
+    for kids, answer in on_each_worker(cluster.b, at_b, src).values():
+        assert old in kids and answer.json()["active"] is True  # both workers publish and verify
     status, body = agent.api(cluster.a, src, _manager_token(cluster), "POST",
                              f"/api/signing-keys/{old}/revoke")
     assert status == 200 and body["revoked"]["revoked_at"], body
     new = {key["kid"] for key in body["replacements"]}
     assert new and old not in new
-    _once_invalidated(lambda: _kids(cluster, 1), lambda kids: old in kids)
-    for _ in range(ROUNDS):
-        assert old not in _kids(cluster, 1)  # no longer published by either worker
-        answer = agent.introspect(cluster.b, src, signed)
+    withdrawn = on_each_worker(
+        cluster.b, lambda: _once_invalidated(at_b, lambda answer: old in answer[0]), src)
+    for kids, answer in withdrawn.values():  # no longer published, nor verifying, on either worker
+        assert old not in kids
         assert answer.status == 200 and answer.json() == {"active": False}, answer.body
     assert _signing_kids(cluster, 1) <= new  # B signs with the replacement at once
 
 
 def test_client_disabled_on_a_is_refused_by_b(cluster: Cluster) -> None:
     src = cluster.client_address
-    for node in cluster.nodes:  # both nodes have the client cached
-        for _ in range(ROUNDS // 2):
-            assert agent.client_credentials(node, src, "scale.disabled").status == 200
+    for node in cluster.nodes:  # every worker of both nodes has the client cached
+        for answer in on_each_worker(node, functools.partial(
+                agent.client_credentials, node, src, "scale.disabled"), src).values():
+            assert answer.status == 200, answer.body
     status, body = agent.api(cluster.a, src, _manager_token(cluster), "PATCH",
                              "/api/clients/scale.disabled", {"enabled": False})
     assert status == 200 and body["enabled"] is False, body
-    first = _once_invalidated(lambda: agent.client_credentials(cluster.b, src, "scale.disabled"),
-                              lambda answer: answer.status == 200)
+    first = on_each_worker(cluster.b, lambda: _once_invalidated(
+        lambda: agent.client_credentials(cluster.b, src, "scale.disabled"),
+        lambda answer: answer.status == 200), src)
     # Below the failure limit (10): every refusal is the client's, not a lockout.
-    refusals = [first, *(agent.client_credentials(cluster.b, src, "scale.disabled")
-                         for _ in range(7))]
+    refusals = [*first.values(), *(agent.client_credentials(cluster.b, src, "scale.disabled")
+                                   for _ in range(6))]
     for refused in refusals:
         assert refused.status == 401 and refused.json()["error"] == "invalid_client", (
             refused.status, refused.body)
