@@ -13,6 +13,7 @@ from tests.factories import REFERENCE_DOCUMENT
 from tests.helpers.forms import csrf_token
 from tests.helpers.servers import client_credentials, free_port, gunicorn, manage, project_env
 from tests.helpers.tokens import kid_of as _kid
+from tests.helpers.workers import each_worker_at
 
 ROUNDS = 20
 
@@ -23,6 +24,18 @@ def _token(base: str, secret: str = "secret", scope: str | None = None) -> tuple
 
 def _statuses(base: str, **kwargs: str) -> list[int]:
     return [_token(base, **kwargs)[0] for _ in range(ROUNDS)]
+
+
+def _at_each_worker(base: str, **kwargs: str) -> list[int]:
+    """The status of a token request answered by each of the two workers."""
+    return each_worker_at(base, lambda: _token(base, **kwargs)[0])
+
+
+def _refused_then_locked(base: str) -> None:
+    """Refused by every worker (401), and 429 once the refusals pass the failure limit (10)."""
+    assert _at_each_worker(base) == [401, 401]
+    later = _statuses(base)
+    assert later[:8] == [401] * 8 and set(later) == {401, 429}, later
 
 
 class Admin:
@@ -59,41 +72,39 @@ def test_admin_changes_commands_and_limits_hold_on_every_worker(tmp_path: Path) 
     pk = _shell(env, "from clients_app.models import Client; "
                      "print(Client.objects.get(client_id='local-dev').pk)")
     with gunicorn(env, free_port(), workers=2) as base:
-        assert _statuses(base) == [200] * ROUNDS  # both workers have the client cached
+        assert _at_each_worker(base) == [200, 200]  # both workers have the client cached
 
         admin = Admin(base)
         assert admin.post("/admin/login/?next=/admin/", {
             "username": "root", "password": "root-password-1", "next": "/admin/"}) == 200
         changelist = "/admin/clients_app/client/"
         admin.post(changelist, {"action": "disable_clients", "_selected_action": pk})
-        # Refused by every worker: 401, and 429 once the refusals pass the failure limit.
-        refused = _statuses(base)
-        assert refused[:10] == [401] * 10 and set(refused) == {401, 429}
+        _refused_then_locked(base)
         manage(env, "shell", "-c", "from identity.models import FailureCount; "
                                    "FailureCount.objects.all().delete()")
         admin.post(changelist, {"action": "enable_clients", "_selected_action": pk})
-        assert _statuses(base) == [200] * ROUNDS
+        assert _at_each_worker(base) == [200, 200]
 
         # Scopes added and removed by another process (a shell, as a script or import would).
-        assert _statuses(base, scope="api2.read_only") == [400] * ROUNDS
+        assert _at_each_worker(base, scope="api2.read_only") == [400, 400]
         _shell(env, "from clients_app.models import Client, ClientScope; "
                     "ClientScope.objects.create(client=Client.objects.get(client_id='local-dev'),"
                     " scope='api2.read_only')")
-        assert _statuses(base, scope="api2.read_only") == [200] * ROUNDS
+        assert _at_each_worker(base, scope="api2.read_only") == [200, 200]
         _shell(env, "from clients_app.models import ClientScope; "
                     "ClientScope.objects.filter(scope='api1').delete()")
-        assert _statuses(base, scope="api1") == [400] * ROUNDS
+        assert _at_each_worker(base, scope="api1") == [400, 400]
 
         old_kid = _kid(_token(base)[1]["access_token"])
         out = manage(env, "rotate_signing_keys", "--immediately").stdout
         new_kid = re.search(r"key (\S+): signs from", out).group(1)
         assert new_kid != old_kid
-        assert {_kid(_token(base)[1]["access_token"]) for _ in range(ROUNDS)} == {new_kid}
+        assert {_kid(token) for token in each_worker_at(
+            base, lambda: _token(base)[1]["access_token"])} == {new_kid}
 
         _shell(env, "from clients_app.models import ClientSecret; "
                     "ClientSecret.objects.all().delete()")
-        refused = _statuses(base)
-        assert refused[:10] == [401] * 10 and set(refused) == {401, 429}
+        _refused_then_locked(base)
 
 
 def test_failure_limits_hold_across_workers_on_the_default_cache(tmp_path: Path) -> None:
@@ -103,6 +114,7 @@ def test_failure_limits_hold_across_workers_on_the_default_cache(tmp_path: Path)
     manage(env, "migrate", "--noinput")
     manage(env, "import_clients", str(tmp_path / "clients.json"))
     with gunicorn(env, free_port(), workers=2) as base:
-        # AUTH_FAILURE_LIMIT is 10 per client id and address, whichever worker counts them.
-        assert _statuses(base, secret="guess")[:10] == [401] * 10
-        assert _statuses(base) == [429] * ROUNDS
+        # AUTH_FAILURE_LIMIT is 10 per client id and address: five failures at each worker.
+        assert each_worker_at(base, lambda: [_token(base, "guess")[0] for _ in range(5)]) == [
+            [401] * 5, [401] * 5]
+        assert _at_each_worker(base) == [429, 429]  # the right secret, at either worker

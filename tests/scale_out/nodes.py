@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from tests.faults.proxy import FaultProxy
+from tests.helpers import workers
 from tests.helpers.servers import ROOT, Server, log_tail, manage, project_env, stop_gunicorn
 
 PG, REDIS = 5432, 6379
@@ -183,59 +184,11 @@ def request(node: Node, method: str, path: str, *, body: bytes | None = None,
         connection.close()
 
 
-WORKERS = 2  # gunicorn workers per node
-
-
-def _owner(node: Node, port: int) -> int | None:
-    """The pid of the worker that accepted our connection from local `port`, if one has."""
-    listing = subprocess.run(
-        ["ip", "netns", "exec", node.netns, "ss", "-Htnp", "state", "established",
-         f"( sport = :{PORT} and dport = :{port} )"],
-        capture_output=True, text=True, timeout=10).stdout
-    found = re.search(r"pid=(\d+)", listing)
-    return int(found.group(1)) if found else None
-
-
-@contextmanager
-def held_worker(node: Node, source: str | None = None) -> Iterator[int]:
-    """Keep one of `node`'s workers busy reading a request that never finishes arriving, so that
-    the node's other worker answers everything sent meanwhile; yield the busy worker's pid.
-
-    A sync worker serves one connection at a time, and which idle worker accepts a connection is
-    the kernel's choice: requests sent one after another may all reach the same worker."""
-    held = socket.create_connection((node.address, PORT), timeout=10,
-                                    source_address=(source, 0) if source else None)
-    try:
-        held.sendall(f"GET / HTTP/1.1\r\nHost: {ISSUER_HOST}\r\n".encode())  # no blank line
-        port = held.getsockname()[1]
-        deadline = time.monotonic() + 10
-        while (pid := _owner(node, port)) is None:
-            if time.monotonic() > deadline:
-                raise SetupError(f"no worker of {node.name} took the held connection")
-            time.sleep(0.01)
-        yield pid
-    finally:
-        held.close()  # the worker reads the end of the stream and drops the request
-
-
 def on_each_worker(node: Node, ask: Callable[[], T], source: str | None = None, *,
-                   first_do: Callable[[], object] | None = None) -> dict[int, T]:
-    """Ask each of `node`'s two workers once (one held busy while the other answers); return
-    the answers by worker pid. `first_do` runs once a worker is held, just before the first
-    ask, so that the first answer is the other worker's very next request after it."""
-    answers = {}
-    with ExitStack() as first:
-        busy = first.enter_context(held_worker(node, source))
-        if first_do is not None:
-            first_do()
-        answer = ask()
-        with held_worker(node, source) as other:  # the only idle one
-            first.close()
-            answers[busy] = ask()
-        answers[other] = answer
-    if len(answers) != WORKERS:
-        raise SetupError(f"{node.name}: the held connections went to one worker")
-    return answers
+                   first_do: Callable[[], object] | None = None) -> list[T]:
+    """Ask each of `node`'s two workers once, from `source` (see tests.helpers.workers)."""
+    return workers.on_each_worker(node.address, PORT, ask, netns=node.netns, source=source,
+                                  host_header=ISSUER_HOST, first_do=first_do)
 
 
 def _answers(node: Node) -> bool:
@@ -292,7 +245,7 @@ def _link(stack: ExitStack, netns: str, host_if: str, node_if: str, host_side: s
 def _start(node: Node, env: dict[str, str], stack: ExitStack) -> None:
     cmd = ["ip", "netns", "exec", node.netns, sys.executable, "-m", "gunicorn",
            "settings.wsgi:application", "--bind", f"{node.address}:{PORT}",
-           "--workers", str(WORKERS), "--worker-class", "sync", "--log-level", "info"]
+           "--workers", str(workers.WORKERS), "--worker-class", "sync", "--log-level", "info"]
     with node.log.open("wb") as out:
         # ip netns exec execs the command: the process is gunicorn's master, leading its group.
         process = subprocess.Popen(cmd, cwd=ROOT, env=env, stdin=subprocess.DEVNULL,

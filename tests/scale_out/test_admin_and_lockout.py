@@ -36,8 +36,8 @@ def _make_user(cluster: Cluster, username: str, *, superuser: bool = False) -> s
 
 def _scope_at_each_worker(node: Node, cluster: Cluster, scope: str) -> list[Answer]:
     src = cluster.client_address
-    return list(on_each_worker(node, lambda: agent.client_credentials(
-        node, src, "scale.edited", scope=scope), src).values())
+    return on_each_worker(node, lambda: agent.client_credentials(
+        node, src, "scale.edited", scope=scope), src)
 
 
 def test_scope_removed_in_the_admin_at_a_is_refused_by_every_worker_of_b(

@@ -38,7 +38,7 @@ def test_a_client_changed_at_a_is_seen_by_b_at_its_next_request(cluster: Cluster
 
     def each_worker_of(node: Node, first_do: Callable[[], object] | None = None) -> list[Answer]:
         ask = functools.partial(agent.client_credentials, node, src, "scale.disabled")
-        return list(on_each_worker(node, ask, src, first_do=first_do).values())
+        return on_each_worker(node, ask, src, first_do=first_do)
 
     for node in cluster.nodes:  # every worker of both nodes has read the client and its stamp
         assert [answer.status for answer in each_worker_of(node)] == [200, 200]

@@ -126,7 +126,7 @@ def _kids(cluster: Cluster, node_index: int) -> list[set[str]]:
         assert status == 200
         return {key["kid"] for key in json.loads(body)["keys"]}
 
-    return list(on_each_worker(node, published, cluster.client_address).values())
+    return on_each_worker(node, published, cluster.client_address)
 
 
 def _signing_kids(cluster: Cluster, node_index: int) -> set[str]:
@@ -134,10 +134,10 @@ def _signing_kids(cluster: Cluster, node_index: int) -> set[str]:
     node = cluster.nodes[node_index]
     answers = on_each_worker(node, lambda: agent.client_credentials(node, cluster.client_address),
                              cluster.client_address)
-    for answer in answers.values():
+    for answer in answers:
         assert answer.status == 200, answer.body
     return {jwt.get_unverified_header(answer.json()["access_token"])["kid"]
-            for answer in answers.values()}
+            for answer in answers}
 
 
 def _verify_with_jwks_of(cluster: Cluster, node_index: int, token: str) -> dict:
@@ -169,7 +169,7 @@ def test_key_rotated_on_a_is_published_and_used_by_b(cluster: Cluster) -> None:
     assert _verify_with_jwks_of(cluster, 0, before)["iss"] == ISSUER
     for introspected in on_each_worker(
             cluster.b, lambda: agent.introspect(cluster.b, cluster.client_address, before),
-            cluster.client_address).values():
+            cluster.client_address):
         assert introspected.status == 200 and introspected.json()["active"] is True
 
 
@@ -187,7 +187,7 @@ def test_key_revoked_on_a_is_withdrawn_and_refused_by_b(cluster: Cluster) -> Non
         kids = {key["kid"] for key in json.loads(body)["keys"]}
         return kids, agent.introspect(cluster.b, src, signed)
 
-    for kids, answer in on_each_worker(cluster.b, at_b, src).values():
+    for kids, answer in on_each_worker(cluster.b, at_b, src):
         assert old in kids and answer.json()["active"] is True  # both workers publish and verify
     status, body = agent.api(cluster.a, src, _manager_token(cluster), "POST",
                              f"/api/signing-keys/{old}/revoke")
@@ -196,7 +196,7 @@ def test_key_revoked_on_a_is_withdrawn_and_refused_by_b(cluster: Cluster) -> Non
     assert new and old not in new
     withdrawn = on_each_worker(
         cluster.b, lambda: _once_invalidated(at_b, lambda answer: old in answer[0]), src)
-    for kids, answer in withdrawn.values():  # no longer published, nor verifying, on either worker
+    for kids, answer in withdrawn:  # no longer published, nor verifying, on either worker
         assert old not in kids
         assert answer.status == 200 and answer.json() == {"active": False}, answer.body
     assert _signing_kids(cluster, 1) <= new  # B signs with the replacement at once
@@ -206,7 +206,7 @@ def test_client_disabled_on_a_is_refused_by_b(cluster: Cluster) -> None:
     src = cluster.client_address
     for node in cluster.nodes:  # every worker of both nodes has the client cached
         for answer in on_each_worker(node, functools.partial(
-                agent.client_credentials, node, src, "scale.disabled"), src).values():
+                agent.client_credentials, node, src, "scale.disabled"), src):
             assert answer.status == 200, answer.body
     status, body = agent.api(cluster.a, src, _manager_token(cluster), "PATCH",
                              "/api/clients/scale.disabled", {"enabled": False})
@@ -215,8 +215,8 @@ def test_client_disabled_on_a_is_refused_by_b(cluster: Cluster) -> None:
         lambda: agent.client_credentials(cluster.b, src, "scale.disabled"),
         lambda answer: answer.status == 200), src)
     # Below the failure limit (10): every refusal is the client's, not a lockout.
-    refusals = [*first.values(), *(agent.client_credentials(cluster.b, src, "scale.disabled")
-                                   for _ in range(6))]
+    refusals = [*first, *(agent.client_credentials(cluster.b, src, "scale.disabled")
+                          for _ in range(6))]
     for refused in refusals:
         assert refused.status == 401 and refused.json()["error"] == "invalid_client", (
             refused.status, refused.body)
