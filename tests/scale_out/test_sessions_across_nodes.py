@@ -26,6 +26,7 @@ def test_a_session_ended_at_a_signs_the_browser_out_at_b(cluster: Cluster) -> No
     laptop = _signed_in_browser(cluster)
     at_b = agent.NodeBrowser(port=0, cookies=dict(laptop.cookies), node=cluster.b,
                              source=cluster.client_address)
+
     def grants_at_each_worker_of_b() -> list[int]:
         return [answer.status for answer in on_each_worker(
             cluster.b, lambda: at_b.get(GRANTS), cluster.client_address)]

@@ -22,7 +22,7 @@ from identity.redis_cache import LOCAL_COPY_SECONDS
 from tests.faults import browser as ua
 from tests.helpers.user_agent import Answer
 from tests.scale_out import agent
-from tests.scale_out.nodes import ISSUER, Cluster, on_each_worker, request
+from tests.scale_out.nodes import ISSUER, Cluster, Node, on_each_worker, request
 
 pytestmark = pytest.mark.postgres_only
 
@@ -116,17 +116,18 @@ def test_one_code_redeemed_in_parallel_on_both_nodes_succeeds_once(cluster: Clus
     assert {body["error"] for status, body in results if status == 400} == {"invalid_grant"}
 
 
+def _published(node: Node, source: str) -> set[str]:
+    """The kids in the JWKS of the node's worker that answers."""
+    status, _, body = request(node, "GET", "/.well-known/openid-configuration/jwks", source=source)
+    assert status == 200
+    return {key["kid"] for key in json.loads(body)["keys"]}
+
+
 def _kids(cluster: Cluster, node_index: int) -> list[set[str]]:
     """The kids in the node's JWKS, as each of its workers publishes them."""
     node = cluster.nodes[node_index]
-
-    def published() -> set[str]:
-        status, _, body = request(node, "GET", "/.well-known/openid-configuration/jwks",
-                                  source=cluster.client_address)
-        assert status == 200
-        return {key["kid"] for key in json.loads(body)["keys"]}
-
-    return on_each_worker(node, published, cluster.client_address)
+    return on_each_worker(node, lambda: _published(node, cluster.client_address),
+                          cluster.client_address)
 
 
 def _signing_kids(cluster: Cluster, node_index: int) -> set[str]:
@@ -181,11 +182,7 @@ def test_key_revoked_on_a_is_withdrawn_and_refused_by_b(cluster: Cluster) -> Non
 
     def at_b() -> tuple[set[str], Answer]:
         """The kids B publishes, and B's introspection of `signed`."""
-        status, _, body = request(cluster.b, "GET", "/.well-known/openid-configuration/jwks",
-                                  source=src)
-        assert status == 200
-        kids = {key["kid"] for key in json.loads(body)["keys"]}
-        return kids, agent.introspect(cluster.b, src, signed)
+        return _published(cluster.b, src), agent.introspect(cluster.b, src, signed)
 
     for kids, answer in on_each_worker(cluster.b, at_b, src):
         assert old in kids and answer.json()["active"] is True  # both workers publish and verify
