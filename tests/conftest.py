@@ -15,6 +15,7 @@ from identity import last_used as usage
 from identity.stores import registry as stores
 from tests.helpers.basic_auth import Credentials
 from tests.helpers.calls import TOKEN, post_form
+from tests.helpers.live_requests import wait_for_live_requests
 from tests.helpers.seeding import reference_clients, seed
 
 
@@ -36,6 +37,20 @@ def django_db_setup(django_db_setup: None, django_db_blocker: Any) -> Iterator[N
         for name in names:
             console.execute(f'KILL "{name}"')  # the pooler's own commands, not SQL
             console.execute(f'RESUME "{name}"')
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+    """A live-server test ends when its server has finished every request, not when its client
+    has the last answer (tests/helpers/live_requests.py says why)."""
+    try:
+        return (yield)
+    finally:
+        if "live_server" in getattr(item, "fixturenames", ()):
+            left = wait_for_live_requests()
+            if left:
+                pytest.fail(f"the live server was still inside {len(left)} request(s) 10 s "
+                            "after the test ended")
 
 
 @pytest.fixture(autouse=True)

@@ -1,0 +1,51 @@
+"""The wait that keeps a live-server test open until its server has finished every request."""
+
+from __future__ import annotations
+
+import threading
+
+from django.core.signals import request_finished, request_started
+
+from tests.helpers.live_requests import wait_for_live_requests
+
+
+def _server_thread(release: threading.Event, done: threading.Event) -> threading.Thread:
+    """A thread that starts a request and finishes it once `release` is set."""
+    inside = threading.Event()
+
+    def handle() -> None:
+        request_started.send(sender=None)
+        inside.set()
+        release.wait(10)
+        done.set()
+        request_finished.send(sender=None)
+
+    thread = threading.Thread(target=handle, daemon=True)
+    thread.start()
+    assert inside.wait(5)
+    return thread
+
+
+def test_the_wait_ends_only_when_the_request_has_finished() -> None:
+    release, done = threading.Event(), threading.Event()
+    thread = _server_thread(release, done)
+    threading.Timer(0.2, release.set).start()
+    assert wait_for_live_requests(timeout=5) == []
+    assert done.is_set()
+    thread.join(5)
+
+
+def test_a_request_that_never_finishes_is_reported() -> None:
+    release, done = threading.Event(), threading.Event()
+    thread = _server_thread(release, done)
+    try:
+        assert wait_for_live_requests(timeout=0.3) == [thread.ident]
+    finally:
+        release.set()
+        thread.join(5)
+    assert wait_for_live_requests(timeout=1) == []
+
+
+def test_requests_of_the_main_thread_are_not_counted() -> None:
+    request_started.send(sender=None)  # the test client's requests run in the main thread
+    assert wait_for_live_requests(timeout=0) == []
