@@ -15,7 +15,7 @@ from identity import last_used as usage
 from identity.stores import registry as stores
 from tests.helpers.basic_auth import Credentials
 from tests.helpers.calls import TOKEN, post_form
-from tests.helpers.live_requests import wait_for_live_requests
+from tests.helpers.live_requests import WAIT, wait_for_live_requests
 from tests.helpers.seeding import reference_clients, seed
 
 
@@ -49,8 +49,8 @@ def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
         if "live_server" in getattr(item, "fixturenames", ()):
             left = wait_for_live_requests()
             if left:
-                pytest.fail(f"the live server was still inside {len(left)} request(s) 10 s "
-                            "after the test ended")
+                pytest.fail(f"the live server was still inside {len(left)} request(s) "
+                            f"{WAIT:g} s after the test ended")
 
 
 @pytest.fixture(autouse=True)

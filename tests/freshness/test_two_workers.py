@@ -13,29 +13,16 @@ from tests.factories import REFERENCE_DOCUMENT
 from tests.helpers.forms import csrf_token
 from tests.helpers.servers import client_credentials, free_port, gunicorn, manage, project_env
 from tests.helpers.tokens import kid_of as _kid
-from tests.helpers.workers import each_worker_at
-
-ROUNDS = 20
+from tests.helpers.workers import each_worker_at, refused_then_locked
 
 
 def _token(base: str, secret: str = "secret", scope: str | None = None) -> tuple[int, dict]:
     return client_credentials(base, "local-dev", secret, **({"scope": scope} if scope else {}))
 
 
-def _statuses(base: str, **kwargs: str) -> list[int]:
-    return [_token(base, **kwargs)[0] for _ in range(ROUNDS)]
-
-
 def _at_each_worker(base: str, **kwargs: str) -> list[int]:
     """The status of a token request answered by each of the two workers."""
     return each_worker_at(base, lambda: _token(base, **kwargs)[0])
-
-
-def _refused_then_locked(base: str) -> None:
-    """Refused by every worker (401), and 429 once the refusals pass the failure limit (10)."""
-    assert _at_each_worker(base) == [401, 401]
-    later = _statuses(base)
-    assert later[:8] == [401] * 8 and set(later) == {401, 429}, later
 
 
 class Admin:
@@ -79,7 +66,7 @@ def test_admin_changes_commands_and_limits_hold_on_every_worker(tmp_path: Path) 
             "username": "root", "password": "root-password-1", "next": "/admin/"}) == 200
         changelist = "/admin/clients_app/client/"
         admin.post(changelist, {"action": "disable_clients", "_selected_action": pk})
-        _refused_then_locked(base)
+        refused_then_locked(base, lambda: _token(base)[0])
         manage(env, "shell", "-c", "from identity.models import FailureCount; "
                                    "FailureCount.objects.all().delete()")
         admin.post(changelist, {"action": "enable_clients", "_selected_action": pk})
@@ -104,7 +91,7 @@ def test_admin_changes_commands_and_limits_hold_on_every_worker(tmp_path: Path) 
 
         _shell(env, "from clients_app.models import ClientSecret; "
                     "ClientSecret.objects.all().delete()")
-        _refused_then_locked(base)
+        refused_then_locked(base, lambda: _token(base)[0])
 
 
 def test_failure_limits_hold_across_workers_on_the_default_cache(tmp_path: Path) -> None:

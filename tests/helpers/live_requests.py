@@ -18,6 +18,7 @@ from typing import Any
 
 from django.core.signals import request_finished, request_started
 
+WAIT = 10.0  # seconds a test's server may take to finish its requests
 _handling: set[int] = set()  # idents of the server threads inside a request
 _changed = threading.Condition()
 
@@ -40,7 +41,7 @@ request_started.connect(_started, dispatch_uid="tests.live_requests.started")
 request_finished.connect(_finished, dispatch_uid="tests.live_requests.finished")
 
 
-def wait_for_live_requests(timeout: float = 10.0) -> list[int]:
+def wait_for_live_requests(timeout: float = WAIT) -> list[int]:
     """Wait until no server thread is inside a request; return those still inside at timeout."""
     deadline = time.monotonic() + timeout
     with _changed:

@@ -83,3 +83,11 @@ def each_worker_at(base: str, ask: Callable[[], T]) -> list[T]:
     address = urlsplit(base)
     assert address.hostname and address.port, base
     return on_each_worker(address.hostname, address.port, ask)
+
+
+def refused_then_locked(base: str, status: Callable[[], int], limit: int = 10) -> None:
+    """Assert that each worker refuses the request (401), then that the workers count one
+    failure limit between them: `limit` refusals in all (two are spent above), then 429."""
+    assert each_worker_at(base, status) == [401, 401]
+    later = [status() for _ in range(2 * limit)]
+    assert later[:limit - 2] == [401] * (limit - 2) and set(later) == {401, 429}, later

@@ -10,8 +10,10 @@ from django.db import close_old_connections
 from tests.helpers.live_requests import wait_for_live_requests
 
 
-def _server_thread(release: threading.Event, done: threading.Event) -> threading.Thread:
-    """A thread that starts a request and finishes it once `release` is set."""
+def _server_thread(release: threading.Event, done: threading.Event,
+                   leave: threading.Event | None = None) -> threading.Thread:
+    """A thread that starts a request and finishes it once `release` is set; then, if given
+    `leave`, stays alive until it is set, as a server thread on a kept-alive connection does."""
     inside = threading.Event()
 
     def handle() -> None:
@@ -20,6 +22,8 @@ def _server_thread(release: threading.Event, done: threading.Event) -> threading
         release.wait(10)
         done.set()
         request_finished.send(sender=None)
+        if leave is not None:
+            leave.wait(10)
 
     thread = threading.Thread(target=handle, daemon=True)
     thread.start()
@@ -28,12 +32,16 @@ def _server_thread(release: threading.Event, done: threading.Event) -> threading
 
 
 def test_the_wait_ends_only_when_the_request_has_finished() -> None:
-    release, done = threading.Event(), threading.Event()
-    thread = _server_thread(release, done)
-    threading.Timer(0.2, release.set).start()
-    assert wait_for_live_requests(timeout=5) == []
-    assert done.is_set()
-    thread.join(5)
+    release, done, leave = threading.Event(), threading.Event(), threading.Event()
+    thread = _server_thread(release, done, leave)
+    try:
+        threading.Timer(0.2, release.set).start()
+        assert wait_for_live_requests(timeout=5) == []
+        assert done.is_set()
+    finally:
+        release.set()
+        leave.set()
+        thread.join(5)
 
 
 def test_a_request_that_never_finishes_is_reported() -> None:
