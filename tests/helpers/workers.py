@@ -86,8 +86,12 @@ def each_worker_at(base: str, ask: Callable[[], T]) -> list[T]:
 
 
 def refused_then_locked(base: str, status: Callable[[], int], limit: int = 10) -> None:
-    """Assert that each worker refuses the request (401), then that the workers count one
-    failure limit between them: `limit` refusals in all (two are spent above), then 429."""
+    """Assert that each worker refuses the request (401), then that repeating it is refused
+    `limit` times in all (two are spent above) before 429 starts within `2 * limit` more.
+
+    Requests after the first two may go to either worker, so this does not tell a shared
+    limit from one per worker; test_failure_limits_hold_across_workers_on_the_default_cache
+    and tests/throttling/test_across_processes.py prove the limit is shared."""
     assert each_worker_at(base, status) == [401, 401]
     later = [status() for _ in range(2 * limit)]
     assert later[:limit - 2] == [401] * (limit - 2) and set(later) == {401, 429}, later

@@ -37,9 +37,13 @@ def _call(base: str, method: str, path: str, token: str, body: Any = None) -> tu
         return err.code, json.loads(err.read() or b"null")
 
 
+def _status(base: str, secret: str = "secret", **params: str) -> int:
+    return client_credentials(base, "local-dev", secret, **params)[0]
+
+
 def _at_each_worker(base: str, secret: str = "secret", **params: str) -> list[int]:
     """The status of a token request answered by each of the two workers."""
-    return each_worker_at(base, lambda: client_credentials(base, "local-dev", secret, **params)[0])
+    return each_worker_at(base, lambda: _status(base, secret, **params))
 
 
 def test_api_changes_hold_on_every_worker_at_their_next_request(tmp_path: Path) -> None:
@@ -66,7 +70,7 @@ def test_api_changes_hold_on_every_worker_at_their_next_request(tmp_path: Path) 
         assert _call(base, "POST", f"/api/clients/local-dev/secrets/{old['id']}/expire",
                      token)[0] == 200
         # Refused by every worker: 401, and 429 once the refusals pass the failure limit (10).
-        refused_then_locked(base, lambda: client_credentials(base, "local-dev", "secret")[0])
+        refused_then_locked(base, lambda: _status(base))
         _forget_failures(env)
         assert _at_each_worker(base, secret=secret["value"]) == [200, 200]
 
