@@ -30,6 +30,8 @@ from tests.helpers.servers import (
     project_env,
 )
 
+pytestmark = pytest.mark.own_database
+
 
 @dataclass
 class Demo:

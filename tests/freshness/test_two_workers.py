@@ -9,11 +9,15 @@ from http.cookiejar import CookieJar
 from pathlib import Path
 from urllib.parse import urlencode
 
+import pytest
+
 from tests.factories import REFERENCE_DOCUMENT
 from tests.helpers.forms import csrf_token
 from tests.helpers.servers import client_credentials, free_port, gunicorn, manage, project_env
 from tests.helpers.tokens import kid_of as _kid
 from tests.helpers.workers import each_worker_at, refused_then_locked
+
+pytestmark = pytest.mark.own_database
 
 
 def _token(base: str, secret: str = "secret", scope: str | None = None) -> tuple[int, dict]:

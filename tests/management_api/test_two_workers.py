@@ -10,8 +10,12 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.helpers.servers import client_credentials, free_port, gunicorn, manage, project_env
 from tests.helpers.workers import each_worker_at, refused_then_locked
+
+pytestmark = pytest.mark.own_database
 
 DOCUMENT = """{ "IdentityServer": {
   "ApiScopes": [ {"Name": "api1"}, {"Name": "api2.read_only"}, {"Name": "identity.manage"} ],

@@ -26,11 +26,12 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import jwt
 import pytest
-from django.db import connection
 
 from tests.helpers.basic_auth import basic
 from tests.helpers.pkce import Pkce
 from tests.helpers.servers import ROOT, free_port
+
+pytestmark = pytest.mark.own_database
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -93,8 +94,6 @@ def _post(url: str, form: dict[str, str], auth: tuple[str, str]) -> dict:
 @pytest.fixture(scope="module")
 def host(tmp_path_factory):
     """The README followed: a new project serving the installed apps with gunicorn."""
-    if connection.vendor != "sqlite":
-        pytest.skip("the new project brings its own database; one run of the suite is enough")
     blocks = _section()
     assert [lang for lang, _ in blocks] == ["sh", "python", "python", "sh"], blocks
     install, settings_block, urls_block, commands = (text for _, text in blocks)

@@ -15,6 +15,8 @@ from tests.helpers.basic_auth import basic
 from tests.helpers.forms import csrf_token
 from tests.helpers.servers import free_port, gunicorn, manage, project_env
 
+pytestmark = pytest.mark.own_database
+
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory) -> Iterator[tuple[str, dict[str, str]]]:

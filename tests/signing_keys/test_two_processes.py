@@ -6,9 +6,12 @@ import json
 import urllib.request
 
 import jwt
+import pytest
 
 from tests.factories import REFERENCE_DOCUMENT
 from tests.helpers.servers import client_credentials, free_port, gunicorn, manage, project_env
+
+pytestmark = pytest.mark.own_database
 
 
 def _token(base: str) -> str:

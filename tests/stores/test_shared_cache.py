@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.factories import REFERENCE_DOCUMENT
 from tests.helpers.servers import free_port, gunicorn, manage, shared_cache_project, token_status
 from tests.helpers.workers import each_worker_at
+
+pytestmark = pytest.mark.own_database
 
 
 def test_disabling_a_client_in_another_process_takes_effect_everywhere(tmp_path) -> None:

@@ -7,9 +7,13 @@ import urllib.request
 from http.cookiejar import CookieJar
 from urllib.parse import urlencode
 
+import pytest
+
 from tests.factories import REFERENCE_DOCUMENT
 from tests.helpers.forms import csrf_token
 from tests.helpers.servers import free_port, gunicorn, manage, shared_cache_project, token_status
+
+pytestmark = pytest.mark.own_database
 
 
 def _login(base: str, password: str) -> int:
