@@ -214,7 +214,8 @@ def client_credentials(base: str, client_id: str, secret: str = "secret",
     return status, json.loads(body or b"{}")
 
 
-def token_status(base: str, client_id: str = "local-dev", secret: str = "secret") -> int:
-    """POST a client-credentials request; return the status."""
-    return post_form(f"{base}/connect/token", {"grant_type": "client_credentials"},
+def token_status(base: str, client_id: str = "local-dev", secret: str = "secret",
+                 **params: str) -> int:
+    """POST a client-credentials request (plus `params`); return the status."""
+    return post_form(f"{base}/connect/token", {"grant_type": "client_credentials", **params},
                      auth=(client_id, secret))[0]

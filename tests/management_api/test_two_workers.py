@@ -12,7 +12,14 @@ from typing import Any
 
 import pytest
 
-from tests.helpers.servers import client_credentials, free_port, gunicorn, manage, project_env
+from tests.helpers.servers import (
+    client_credentials,
+    free_port,
+    gunicorn,
+    manage,
+    project_env,
+    token_status,
+)
 from tests.helpers.workers import each_worker_at, refused_then_locked
 
 pytestmark = pytest.mark.own_database
@@ -41,13 +48,9 @@ def _call(base: str, method: str, path: str, token: str, body: Any = None) -> tu
         return err.code, json.loads(err.read() or b"null")
 
 
-def _status(base: str, secret: str = "secret", **params: str) -> int:
-    return client_credentials(base, "local-dev", secret, **params)[0]
-
-
 def _at_each_worker(base: str, secret: str = "secret", **params: str) -> list[int]:
     """The status of a token request answered by each of the two workers."""
-    return each_worker_at(base, lambda: _status(base, secret, **params))
+    return each_worker_at(base, lambda: token_status(base, secret=secret, **params))
 
 
 def test_api_changes_hold_on_every_worker_at_their_next_request(tmp_path: Path) -> None:
@@ -74,7 +77,7 @@ def test_api_changes_hold_on_every_worker_at_their_next_request(tmp_path: Path) 
         assert _call(base, "POST", f"/api/clients/local-dev/secrets/{old['id']}/expire",
                      token)[0] == 200
         # Refused by every worker: 401, and 429 once the refusals pass the failure limit (10).
-        refused_then_locked(base, lambda: _status(base))
+        refused_then_locked(base, lambda: token_status(base))
         _forget_failures(env)
         assert _at_each_worker(base, secret=secret["value"]) == [200, 200]
 
