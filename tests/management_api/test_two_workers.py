@@ -48,9 +48,15 @@ def _call(base: str, method: str, path: str, token: str, body: Any = None) -> tu
         return err.code, json.loads(err.read() or b"null")
 
 
+def _answers_at_each_worker(base: str, secret: str = "secret", **params: str
+                            ) -> list[tuple[int, dict[str, Any]]]:
+    """The status and body of a token request answered by each of the two workers."""
+    return each_worker_at(base, lambda: client_credentials(base, "local-dev", secret, **params))
+
+
 def _at_each_worker(base: str, secret: str = "secret", **params: str) -> list[int]:
     """The status of a token request answered by each of the two workers."""
-    return each_worker_at(base, lambda: token_status(base, secret=secret, **params))
+    return [status for status, _ in _answers_at_each_worker(base, secret, **params)]
 
 
 def test_api_changes_hold_on_every_worker_at_their_next_request(tmp_path: Path) -> None:
@@ -64,15 +70,13 @@ def test_api_changes_hold_on_every_worker_at_their_next_request(tmp_path: Path) 
         assert status == 200, body
         token = body["access_token"]
         assert _at_each_worker(base) == [200, 200]  # both workers have the client cached
-        refused = each_worker_at(base, lambda: client_credentials(
-            base, "local-dev", scope="api2.read_only"))
+        refused = _answers_at_each_worker(base, scope="api2.read_only")
         assert [(code, answer.get("error")) for code, answer in refused] == [
             (400, "invalid_scope"), (400, "invalid_scope")], refused
 
         assert _call(base, "PATCH", "/api/clients/local-dev", token,
                      {"allowed_scopes": ["api1", "api2.read_only"]})[0] == 200
-        granted = each_worker_at(base, lambda: client_credentials(
-            base, "local-dev", scope="api2.read_only"))
+        granted = _answers_at_each_worker(base, scope="api2.read_only")
         assert [(code, answer.get("scope")) for code, answer in granted] == [
             (200, "api2.read_only"), (200, "api2.read_only")], granted
 
