@@ -7,7 +7,9 @@ and header of our access tokens (same names, same sizes for the same issuer and 
 request (a `get_many` of as many keys, through Django's cache, which bench/production.py points
 at Redis; once warm, the backend answers it from the worker's tracked copies, as it answers a
 token request's), so that a run can tell the read's cost from the rest of a token request's. All are
-csrf_exempt POST views, so that the benchmark's wrk script hits them as it hits /connect/token.
+csrf_exempt POST views, so that the benchmark's wrk script hits them as it hits /connect/token,
+and the benchmark settings keep the Accept-Language negotiation off them, as off the protocol
+endpoints (bench.middleware).
 """
 
 from __future__ import annotations
