@@ -2,7 +2,8 @@
 
 (a) `django_ceiling` answers a small JSON body and does nothing else. (b) `rs256_ceiling` and
 `es256_ceiling` also sign a JWT with PyJWT, with a key loaded once at import, with the claim set
-and header of our access tokens (same names, same sizes for the same issuer and client). (c)
+and header of our access tokens (same names, same sizes for the same issuer and client; the
+issuer found as the token endpoint finds it, with identity.http.issuer.get_issuer). (c)
 `rs256_ceiling_mget` and `es256_ceiling_mget` first make the shared-cache read of a token
 request (a `get_many` of as many keys, through Django's cache, which bench/production.py points
 at Redis; once warm, the backend answers it from the worker's tracked copies, as it answers a
@@ -28,6 +29,8 @@ from django.core.cache import caches
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
+
+from identity.http.issuer import get_issuer
 
 CLIENT_ID = "bench.client"
 AUDIENCE = "api1"
@@ -89,7 +92,7 @@ def _respond(body: dict[str, Any]) -> HttpResponse:
 def _signed(request: HttpRequest, key: PrivateKey, algorithm: str, kid: str) -> HttpResponse:
     now = int(time.time())
     claims = {
-        "iss": request.build_absolute_uri("/").rstrip("/"),
+        "iss": get_issuer(request),
         "exp": now + LIFETIME,
         "iat": now,
         "nbf": now,

@@ -1,9 +1,11 @@
-"""The benchmark's signing ceilings skip the Accept-Language negotiation, as the protocol
-endpoints do (bench.middleware): a ceiling that negotiated would do work the token endpoint does
-not, and every ratio to it would look better than it is."""
+"""The benchmark's signing ceilings do no work the token endpoint does not: they skip the
+Accept-Language negotiation, as the protocol endpoints do (bench.middleware), and find the issuer
+as the token endpoint finds it. A ceiling doing more would make every ratio to it look better
+than it is."""
 
 from __future__ import annotations
 
+import jwt
 import pytest
 from django.test import override_settings
 
@@ -42,3 +44,17 @@ def test_pages_still_negotiate_under_the_bench_settings(client) -> None:
     page = client.get("/account/login", HTTP_ACCEPT_LANGUAGE="fr")
     assert page["Content-Language"] == "fr"
     assert "Accept-Language" in page["Vary"]
+
+
+def test_a_ceiling_signs_the_issuer_the_token_endpoint_signs(client, token_post, seeded,
+                                                             identity_config) -> None:
+    # A configured issuer, not the request's host: worked out from the request, a ceiling's
+    # issuer would cost the ceiling work (and a claim size) the token endpoint does not have.
+    identity_config(ISSUER="https://id.example.com")
+    seeded()
+    ours = token_post({"grant_type": "client_credentials"}, auth=("service.client", "secret"))
+    ceiling = client.post("/bench/ceiling/es256")
+    assert ours.status_code == ceiling.status_code == 200
+    issuers = {jwt.decode(r.json()["access_token"], options={"verify_signature": False})["iss"]
+               for r in (ours, ceiling)}
+    assert issuers == {"https://id.example.com"}
