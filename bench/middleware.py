@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from identity.http.locale import PageLocaleMiddleware
+from django.urls import reverse
 
-CEILING_PREFIX = "/bench/ceiling/"
+from bench import ceiling_views
+from bench.urls import urlpatterns
+from identity.http.locale import PageLocaleMiddleware
 
 
 class CeilingLocaleMiddleware(PageLocaleMiddleware):
@@ -16,5 +18,8 @@ class CeilingLocaleMiddleware(PageLocaleMiddleware):
     ceiling that did it would make every ratio to it look better than it is.
     """
 
-    def skips(self, path: str) -> bool:
-        return path.startswith(CEILING_PREFIX) or super().skips(path)
+    def skipped_paths(self) -> frozenset[str]:
+        ceilings = {reverse(p.callback) for p in urlpatterns
+                    if getattr(p, "callback", None) is not None
+                    and p.callback.__module__ == ceiling_views.__name__}
+        return super().skipped_paths() | ceilings

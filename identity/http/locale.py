@@ -41,14 +41,14 @@ class PageLocaleMiddleware(LocaleMiddleware):
         super().__init__(get_response)
         self._skipped: frozenset[str] | None = None
 
-    def skips(self, path: str) -> bool:
-        """Whether `path` is served without Accept-Language negotiation: a protocol endpoint."""
-        if self._skipped is None:
-            self._skipped = frozenset(reverse(f"identity:{name}") for name in PROTOCOL_ENDPOINTS)
-        return path in self._skipped
+    def skipped_paths(self) -> frozenset[str]:
+        """The paths served without Accept-Language negotiation: the protocol endpoints'."""
+        return frozenset(reverse(f"identity:{name}") for name in PROTOCOL_ENDPOINTS)
 
     def __call__(self, request: HttpRequest) -> HttpResponseBase:
-        if self.skips(request.path):
+        if self._skipped is None:
+            self._skipped = self.skipped_paths()
+        if request.path in self._skipped:
             # The thread may still hold the language of the page it served last.
             translation.deactivate()
             return self.get_response(request)  # type: ignore[return-value]

@@ -7,23 +7,20 @@ from __future__ import annotations
 
 import jwt
 import pytest
-from django.test import override_settings
 
 from bench import settings as bench_settings
 
-pytestmark = [
-    pytest.mark.django_db,
-    pytest.mark.usefixtures("bench_urls"),
-]
+pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def bench_urls():
-    with override_settings(ROOT_URLCONF="bench.urls", MIDDLEWARE=bench_settings.MIDDLEWARE):
-        yield
+@pytest.fixture(autouse=True)
+def bench_urls(settings) -> None:
+    settings.ROOT_URLCONF = "bench.urls"
+    settings.MIDDLEWARE = bench_settings.MIDDLEWARE
 
 
-@pytest.mark.parametrize("path", ["/bench/ceiling/django", "/bench/ceiling/es256"])
+@pytest.mark.parametrize("path", ["/bench/ceiling/django", "/bench/ceiling/es256",
+                                  "/bench/ceiling/rs256-mget"])
 def test_a_ceiling_answers_without_negotiating_a_language(client, path) -> None:
     response = client.post(path, HTTP_ACCEPT_LANGUAGE="fr")
     assert response.status_code == 200
