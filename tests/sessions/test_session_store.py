@@ -9,6 +9,7 @@ import pytest
 from django.conf import settings
 from django.contrib.auth import SESSION_KEY
 from django.contrib.sessions.models import Session
+from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
@@ -91,3 +92,16 @@ def test_a_drawn_key_in_use_is_drawn_again_never_overwriting_its_row(monkeypatch
     assert mine.session_key == "f" * 32
     assert SessionStore(theirs.session_key).load() == {"owner": "someone else"}
     assert SessionStore("f" * 32).load() == {"owner": "me"}
+
+
+def test_clearsessions_deletes_expired_rows_only() -> None:
+    expired, live = SessionStore(), SessionStore()
+    expired.set_expiry(-1)  # already past
+    expired["x"] = 1
+    expired.save()
+    live["x"] = 2
+    live.save()
+
+    call_command("clearsessions")
+
+    assert list(Session.objects.values_list("session_key", flat=True)) == [live.session_key]
