@@ -7,18 +7,15 @@ failure, and must earn its place in the list.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable
 from typing import Any
 
 import pytest
-from django.db import connection
 from django.test import Client as HttpClient
-from django.test.utils import CaptureQueriesContext
 
 from identity.domain.client import AccessTokenType
 from tests.factories import make_client, make_interactive_client
 from tests.helpers.calls import SERVICE_AUTH, USERINFO, introspect, post_token, refresh
+from tests.helpers.database import writes_of
 from tests.helpers.flow import exchange, get_code, login_with_form
 from tests.helpers.pkce import Pkce
 from tests.helpers.seeding import seed_with_api_secrets
@@ -26,27 +23,10 @@ from tests.helpers.seeding import seed_with_api_secrets
 pytestmark = pytest.mark.django_db
 
 Write = tuple[str, str]
-_WRITE = re.compile(r'(INSERT(?: OR IGNORE)? INTO|UPDATE|DELETE FROM) "(\w+)"')
-_NOT_WRITES = ("SELECT", "SAVEPOINT", "RELEASE", "ROLLBACK")
 
 GRANT = "identity_persistedgrant"
 CONSUMED = ("UPDATE", GRANT)  # a code or refresh token marked used, by a conditional update
 STORED = ("INSERT", GRANT)  # a new code, refresh token, reference token or JWT record
-
-
-def writes_of(call: Callable[[], Any]) -> list[Write]:
-    """Run `call`; return (statement, table) of each write it sent, in order."""
-    with CaptureQueriesContext(connection) as queries:
-        call()
-    found = []
-    for query in queries.captured_queries:
-        sql = query["sql"]
-        if sql.startswith(_NOT_WRITES):
-            continue
-        match = _WRITE.match(sql)
-        assert match, f"a statement of unknown shape: {sql[:200]}"
-        found.append((match.group(1).split()[0], match.group(2)))
-    return found
 
 
 def ok(response: Any, status: int = 200) -> Any:

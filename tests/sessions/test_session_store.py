@@ -3,6 +3,7 @@ never takes over a row in use."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -10,29 +11,25 @@ from django.conf import settings
 from django.contrib.auth import SESSION_KEY
 from django.contrib.sessions.models import Session
 from django.core.management import call_command
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 
 from identity.http import session_store
 from identity.http.session_store import SessionStore
-from tests.helpers.flow import PASSWORD
+from tests.helpers.database import writes_of
+from tests.helpers.flow import login_with_form
 
 pytestmark = pytest.mark.django_db
 
 GRANTS_PAGE = "/account/grants"
 
 
-def session_writes(queries: CaptureQueriesContext) -> list[str]:
-    """The statements that changed `django_session`, by their first word."""
-    return [q["sql"].split()[0] for q in queries.captured_queries
-            if "django_session" in q["sql"] and not q["sql"].startswith("SELECT")]
+def session_writes(call: Callable[[], Any]) -> list[str]:
+    """The writes of `call` to `django_session`, by statement."""
+    return [statement for statement, table in writes_of(call) if table == "django_session"]
 
 
-def sign_in(browser: Any) -> Any:
-    response = browser.post("/account/login", {"username": "alice", "password": PASSWORD,
-                                               "next": GRANTS_PAGE})
+def sign_in(browser: Any) -> None:
+    response = login_with_form(browser, GRANTS_PAGE)
     assert response.status_code == 302, response.content[:300]
-    return response
 
 
 def test_the_project_uses_the_engine() -> None:
@@ -41,10 +38,8 @@ def test_the_project_uses_the_engine() -> None:
 
 def test_a_sign_in_inserts_its_session_row_once_holding_the_user(client, alice) -> None:
     client.get("/account/login")
-    with CaptureQueriesContext(connection) as queries:
-        sign_in(client)
 
-    assert session_writes(queries) == ["INSERT"]
+    assert session_writes(lambda: sign_in(client)) == ["INSERT"]
     key = client.cookies[settings.SESSION_COOKIE_NAME].value
     assert SessionStore(key).load()[SESSION_KEY] == str(alice.pk)
     assert client.get(GRANTS_PAGE).status_code == 200
@@ -57,10 +52,7 @@ def test_a_sign_in_moves_an_earlier_session_to_a_new_key_and_deletes_the_old_row
     earlier.save()
     old_key = earlier.session_key
 
-    with CaptureQueriesContext(connection) as queries:
-        sign_in(client)
-
-    assert sorted(session_writes(queries)) == ["DELETE", "INSERT"]
+    assert sorted(session_writes(lambda: sign_in(client))) == ["DELETE", "INSERT"]
     new_key = client.cookies[settings.SESSION_COOKIE_NAME].value
     assert new_key != old_key  # no session fixation
     assert not Session.objects.filter(session_key=old_key).exists()
@@ -70,10 +62,7 @@ def test_a_sign_in_moves_an_earlier_session_to_a_new_key_and_deletes_the_old_row
 
 def test_a_sign_in_on_a_stale_cookie_deletes_nothing_and_signs_in(client, alice) -> None:
     client.cookies[settings.SESSION_COOKIE_NAME] = "stale0000000000000000000000000000"
-    with CaptureQueriesContext(connection) as queries:
-        sign_in(client)
-
-    assert session_writes(queries) == ["INSERT"]
+    assert session_writes(lambda: sign_in(client)) == ["INSERT"]
     assert client.cookies[settings.SESSION_COOKIE_NAME].value != "stale0000000000000000000000000000"
     assert client.get(GRANTS_PAGE).status_code == 200
 
